@@ -1,0 +1,181 @@
+"""Benchmark the intent model against a keyword baseline and fastText+jieba.
+
+Everything is measured in one run, on the same dev set and the same machine:
+
+- accuracy and macro-F1 on the dev set (never trained on), multi-intent recall;
+- single-message latency, normalisation to intents, median over every dev
+  message and several rounds, timed interleaved with fastText+jieba so both
+  see the same machine state;
+- large-batch throughput with a process per core for both systems;
+- import plus model load time, in fresh interpreters.
+
+Usage: python benchmarks/bench_intent.py [--rounds 5] [--batch 40000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from quickphrase.model import IntentClassifier, Segmenter, normalize
+from quickphrase.training.baselines import FastTextBaseline, KeywordBaseline
+from quickphrase.training.corpus import Corpus
+from quickphrase.training.evaluate import multi_intent_scores
+from quickphrase.training.pipeline import TextPreparer
+
+_worker: dict = {}
+
+
+def _init_qp() -> None:
+    _worker["clf"] = IntentClassifier()
+
+
+def _run_qp(texts: list[str]) -> int:
+    return len(_worker["clf"].predict_many(texts))
+
+
+def _init_ft(model_path: str) -> None:
+    import fasttext
+
+    _worker["ft"] = fasttext.load_model(model_path)
+    _worker["seg"] = Segmenter()
+
+
+def _run_ft(texts: list[str]) -> int:
+    ft, seg = _worker["ft"], _worker["seg"]
+    for text in texts:
+        ft.f.predict(seg.segment(normalize(text)).words + "\n", 1, 0.0, "strict")
+    return len(texts)
+
+
+def throughput(init, init_args, run, texts: list[str], processes: int, chunk: int = 2000) -> float:
+    chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
+    with get_context("spawn").Pool(processes, initializer=init, initargs=init_args) as pool:
+        pool.map(run, chunks[:processes])  # warm up every worker
+        start = time.perf_counter()
+        done = sum(pool.map(run, chunks, chunksize=1))
+        elapsed = time.perf_counter() - start
+    return done / elapsed
+
+
+def load_time(repeats: int = 5) -> dict[str, float]:
+    code = (
+        "import time; t=time.perf_counter(); "
+        "from quickphrase.model import IntentClassifier; c=IntentClassifier(); "
+        "c.predict('在吗'); print(time.perf_counter()-t)"
+    )
+    inside, wall = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        wall.append(time.perf_counter() - start)
+        inside.append(float(out.stdout.strip()))
+    return {"import_and_load_s": statistics.median(inside), "process_wall_s": statistics.median(wall)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=40_000)
+    parser.add_argument("--repeats", type=int, default=3, help="throughput runs per system")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+
+    corpus = Corpus.load()
+    dev_texts = [ex.text for ex in corpus.dev]
+    gold = [ex.intent for ex in corpus.dev]
+    prepare = TextPreparer()
+    clf = IntentClassifier()
+    keyword = KeywordBaseline()
+    print("training fastText on the same corpus...", file=sys.stderr)
+    ft = FastTextBaseline().fit(corpus.train, prepare([ex.text for ex in corpus.train]))
+    seg = prepare.segmenter
+
+    def ft_predict(text: str) -> str:
+        return ft.predict_words(seg.segment(normalize(text)).words)[0]
+
+    systems = {
+        "quickphrase": [p.intent for p in clf.predict_many(dev_texts)],
+        "keyword": [keyword.predict(t) for t in dev_texts],
+        "fasttext": [ft_predict(t) for t in dev_texts],
+    }
+    accuracy = {
+        name: {
+            "accuracy": float(np.mean(np.asarray(pred) == np.asarray(gold))),
+            "macro_f1": float(f1_score(gold, pred, average="macro")),
+        }
+        for name, pred in systems.items()
+    }
+    multi = multi_intent_scores(clf, corpus.multi)
+
+    print("timing single messages...", file=sys.stderr)
+    qp_times, ft_times = [], []
+    for text in dev_texts[:50]:  # warm caches
+        clf.predict(text)
+        ft_predict(text)
+    for _ in range(args.rounds):
+        for text in dev_texts:
+            t0 = time.perf_counter()
+            clf.predict(text)
+            t1 = time.perf_counter()
+            ft_predict(text)
+            t2 = time.perf_counter()
+            qp_times.append(t1 - t0)
+            ft_times.append(t2 - t1)
+    latency = {
+        "quickphrase_median_us": statistics.median(qp_times) * 1e6,
+        "fasttext_jieba_median_us": statistics.median(ft_times) * 1e6,
+    }
+    latency["ratio"] = latency["quickphrase_median_us"] / latency["fasttext_jieba_median_us"]
+
+    print("timing large batches on every core...", file=sys.stderr)
+    processes = os.cpu_count() or 1
+    big = (dev_texts * (args.batch // len(dev_texts) + 1))[: args.batch]
+    with tempfile.TemporaryDirectory() as tmp:
+        ft_path = str(Path(tmp) / "ft.bin")
+        ft._model.save_model(ft_path)
+        # Alternate the two systems and keep medians: this machine's speed
+        # drifts by 10-20% from minute to minute.
+        ft_runs, qp_runs = [], []
+        for _ in range(args.repeats):
+            ft_runs.append(throughput(_init_ft, (ft_path,), _run_ft, big, processes))
+            qp_runs.append(throughput(_init_qp, (), _run_qp, big, processes))
+        ft_rate, qp_rate = statistics.median(ft_runs), statistics.median(qp_runs)
+        qp_rate_1 = throughput(_init_qp, (), _run_qp, big[: args.batch // 2], 1)
+    batch = {
+        "messages": len(big),
+        "processes": processes,
+        "quickphrase_msgs_per_s": qp_rate,
+        "fasttext_jieba_msgs_per_s": ft_rate,
+        "ratio": qp_rate / ft_rate,
+        "quickphrase_one_process_msgs_per_s": qp_rate_1,
+    }
+    startup = load_time()
+
+    results = {
+        "dev_messages": len(dev_texts),
+        "accuracy": accuracy,
+        "multi_intent": multi,
+        "latency": latency,
+        "batch": batch,
+        "startup": startup,
+        "machine": {"cpus": processes, "python": sys.version.split()[0]},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "intent.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Where a trained model lives on disk and how it is read back.
+
+A model directory holds three files written by ``quickphrase train``:
+
+- ``intent.onnx``: TF-IDF weighting, linear model and calibration;
+- ``features.json``: the n-gram analyzers and their vocabularies;
+- ``metadata.json``: labels, thresholds, version, corpus hash, dev metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+ONNX_FILE = "intent.onnx"
+FEATURES_FILE = "features.json"
+METADATA_FILE = "metadata.json"
+MODEL_ENV = "QUICKPHRASE_MODEL"
+
+BUNDLED_MODEL_DIR = Path(str(resources.files(__package__) / "artifacts"))
+
+
+class ModelLoadError(RuntimeError):
+    """A model file is missing or unreadable; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Confidence cut-offs chosen on the dev set at training time."""
+
+    abstain: float  # below this the whole message is "other"
+    clause: float  # a clause adds its intent to a multi-intent answer above this
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    onnx_bytes: bytes
+    features: list[dict[str, Any]]
+    metadata: dict[str, Any]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.metadata["labels"])
+
+    @property
+    def thresholds(self) -> Thresholds:
+        t = self.metadata["thresholds"]
+        return Thresholds(abstain=float(t["abstain"]), clause=float(t["clause"]))
+
+
+def resolve_model_dir(model_dir: str | Path | None = None) -> Path:
+    """The model to use: the argument, else ``$QUICKPHRASE_MODEL``, else the bundled one."""
+    if model_dir:
+        return Path(model_dir)
+    env = os.environ.get(MODEL_ENV)
+    return Path(env) if env else BUNDLED_MODEL_DIR
+
+
+def read_model_files(model_dir: Path) -> ModelFiles:
+    def read(name: str) -> bytes:
+        path = model_dir / name
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise ModelLoadError(f"model file not found: {path}") from None
+        except OSError as exc:
+            raise ModelLoadError(f"cannot read model file {path}: {exc.strerror}") from None
+
+    def read_json(name: str) -> Any:
+        try:
+            return json.loads(read(name).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelLoadError(f"model file {model_dir / name} is corrupt: {exc}") from None
+
+    files = ModelFiles(
+        onnx_bytes=read(ONNX_FILE),
+        features=read_json(FEATURES_FILE),
+        metadata=read_json(METADATA_FILE),
+    )
+    missing = {"labels", "thresholds"} - set(files.metadata)
+    if missing:
+        raise ModelLoadError(
+            f"model file {model_dir / METADATA_FILE} lacks {', '.join(sorted(missing))}"
+        )
+    return files

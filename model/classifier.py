@@ -1,0 +1,199 @@
+"""The intent classifier served with onnxruntime (no scikit-learn at run time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from .artifact import (
+    FEATURES_FILE,
+    ONNX_FILE,
+    ModelFiles,
+    ModelLoadError,
+    read_model_files,
+    resolve_model_dir,
+)
+from .features import NgramFeaturizer
+from .normalize import normalize
+from .segment import Segmented, Segmenter
+
+OTHER = "other"
+MAX_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    intent: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the buyer wants.
+
+    ``intent`` is the answer for the whole message (``"other"`` when the model
+    is unsure); ``intents`` lists every intent found, in the order the buyer
+    asked, for messages with several questions.
+    """
+
+    text: str
+    intent: str
+    confidence: float
+    intents: tuple[IntentScore, ...]
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "intents": [{"intent": s.intent, "score": round(s.score, 4)} for s in self.intents],
+        }
+        if self.truncated:
+            out["truncated"] = True
+        return out
+
+
+class IntentClassifier:
+    """Maps buyer messages to intents with calibrated confidence.
+
+    Parameters
+    ----------
+    model_dir:
+        A directory written by ``quickphrase train``; default: ``$QUICKPHRASE_MODEL``
+        or the model bundled with the package.
+    max_chars:
+        Longer messages are classified on this prefix and flagged ``truncated``.
+    threads:
+        onnxruntime intra-op threads. One is fastest for chat-sized batches;
+        use processes to spread a large batch over cores.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        *,
+        max_chars: int = MAX_CHARS,
+        threads: int = 1,
+        segmenter: Segmenter | None = None,
+    ) -> None:
+        self.model_dir = resolve_model_dir(model_dir)
+        files: ModelFiles = read_model_files(self.model_dir)
+        self.metadata = files.metadata
+        self.labels: list[str] = files.labels
+        self.thresholds = files.thresholds
+        self.max_chars = max_chars
+        try:
+            self._featurizer = NgramFeaturizer.from_config(files.features)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelLoadError(
+                f"model file {self.model_dir / FEATURES_FILE} is malformed: {exc!r}"
+            ) from None
+        self._segmenter = segmenter or Segmenter()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                files.onnx_bytes, options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelLoadError(
+                f"model file {self.model_dir / ONNX_FILE} is not a valid ONNX model: {exc}"
+            ) from None
+        self._other = self.labels.index(OTHER) if OTHER in self.labels else -1
+
+    # -- public API -------------------------------------------------------
+
+    def predict(self, text: str) -> Prediction:
+        """Classify one message."""
+        return self._predict_batch([text])[0]
+
+    def predict_many(self, texts: Iterable[str], batch_size: int = 512) -> list[Prediction]:
+        """Classify messages in order; one onnxruntime call per batch."""
+        return list(self.iter_predict(texts, batch_size=batch_size))
+
+    def iter_predict(self, texts: Iterable[str], batch_size: int = 512) -> Iterator[Prediction]:
+        """Stream predictions for an iterable of messages, in order."""
+        it = iter(texts)
+        while batch := list(islice(it, batch_size)):
+            yield from self._predict_batch(batch)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Whole-message probabilities, columns in ``self.labels`` order."""
+        words = [self.prepare(t).words for t in texts]
+        return self.proba_from_words(words)
+
+    def prepare(self, text: str) -> Segmented:
+        """Normalise and segment one message (the classifier's input)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string, not {type(text).__name__}")
+        if not text.strip():
+            raise ValueError("text is empty")
+        return self._segmenter.segment(normalize(text[: self.max_chars]))
+
+    def proba_from_words(self, words: Sequence[str]) -> np.ndarray:
+        """Probabilities for already prepared (space-joined word) strings."""
+        if not words:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        feeds = self._featurizer.transform(words)
+        return self._session.run(["probabilities"], feeds)[0]
+
+    # -- internals --------------------------------------------------------
+
+    def _predict_batch(self, texts: list[str]) -> list[Prediction]:
+        segmented = [self.prepare(t) for t in texts]
+        feeds = self._featurizer.transform_messages([seg.clauses for seg in segmented])
+        probs = self._session.run(["probabilities"], feeds)[0]
+        # One argmax for the whole batch; per-message logic then works on
+        # Python numbers, which is much cheaper than numpy scalars.
+        best = probs.argmax(axis=1).tolist()
+        best_p = probs.max(axis=1).tolist()
+        out = []
+        row = 0
+        for text, seg in zip(texts, segmented, strict=True):
+            n = 1 + (len(seg.clauses) if len(seg.clauses) > 1 else 0)
+            out.append(
+                self._decide(
+                    text,
+                    seg,
+                    best[row : row + n],
+                    best_p[row : row + n],
+                    len(text) > self.max_chars,
+                )
+            )
+            row += n
+        return out
+
+    def _decide(
+        self, text: str, seg: Segmented, best: list[int], best_p: list[float], truncated: bool
+    ) -> Prediction:
+        """Whole-message answer plus the intents of confident clauses, in order.
+
+        ``best`` and ``best_p`` hold the top label and its probability for the
+        whole message, then for each clause.
+        """
+        if not seg.words:
+            # Nothing but punctuation or spaces: there is no question to answer.
+            return Prediction(text, OTHER, 1.0, (IntentScore(OTHER, 1.0),), truncated)
+        top, top_p = best[0], best_p[0]
+        found: dict[int, float] = {}
+        for label, p in zip(best[1:], best_p[1:], strict=True):
+            if label != self._other and p >= self.thresholds.clause:
+                found[label] = max(found.get(label, 0.0), p)
+        confident = top_p >= self.thresholds.abstain
+        if confident and top != self._other:
+            found.setdefault(top, top_p)
+        if not found:
+            label = self.labels[top] if confident else OTHER
+            return Prediction(text, label, top_p, (IntentScore(label, top_p),), truncated)
+        primary = top if top in found else next(iter(found))
+        intents = tuple(IntentScore(self.labels[i], p) for i, p in found.items())
+        return Prediction(text, self.labels[primary], found[primary], intents, truncated)

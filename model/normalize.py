@@ -1,0 +1,84 @@
+"""Text normalisation shared by training and inference.
+
+Both sides must see byte-identical text, so this module is the single place
+where buyer messages are cleaned: traditional to simplified (OpenCC),
+full-width to half-width (NFKC), lowercase, 旺旺 emoticons, bracket tags and
+emoji replaced by marker words, URLs marked, repeated punctuation collapsed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import emoji
+import opencc
+
+# Marker words: ASCII so they cannot collide with Chinese vocabulary, and
+# lowercase because normalisation lowercases everything else first.
+EMOTICON = "emo"
+IMAGE = "img"
+MEDIA = "media"
+URL = "url"
+# Thumbs-up style emoticons say "ok, got it" (a closing), unlike other faces.
+ACK = "ok"
+
+# 旺旺 codes look like "/:^_^", "/:-(", "/:814", "/:066" or "/:handclap".
+_WANGWANG_CODE = re.compile(r"/:(?:\d{3}|\^[^\s^]{1,3}\^|[-'8]?[()|?!*$@<>]|[a-z]{1,2}(?![a-z]))")
+_BRACKET_TAG = re.compile(r"\[([^\[\]\s]{1,6})\]")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9.-]+\.(?:com|cn|net)\b\S*")
+_REPEATED_PUNCT = re.compile(r"([^\w\s])\1+")
+# "哈哈哈哈哈" and "???" carry no more meaning than two; digits are left alone.
+_REPEATED_CHAR = re.compile(r"([^\d\s])\1{2,}")
+_SPACES = re.compile(r"\s+")
+# Cheap pre-check so the (slower) emoji library only runs on text that may
+# hold an emoji; CJK punctuation (U+3000-U+303F) is deliberately excluded.
+_MAYBE_EMOJI = re.compile(
+    "[\u00a9\u00ae\u203c-\u2bff\u3030\u303d\u3297\u3299\ufe0f\U0001f000-\U0001faff]"
+)
+
+_ACK_EMOJI = frozenset({"👌", "👍", "🆗", "🙏", "🤝", "✅", "✔️", "✔"})
+_ACK_TAGS = frozenset({"ok", "好的", "强", "抱拳", "握手", "赞", "收到", "OK"})
+_IMAGE_TAGS = frozenset({"图片", "圖片", "照片", "截图", "image", "photo"})
+_MEDIA_TAGS = frozenset(
+    {"视频", "視頻", "语音", "語音", "文件", "链接", "鏈接", "商品", "宝贝", "寶貝", "订单", "訂單"}
+)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _emoji_marker(chars: str, _data: dict) -> str:
+    return f" {ACK} " if chars in _ACK_EMOJI else f" {EMOTICON} "
+
+
+def _tag_marker(match: re.Match[str]) -> str:
+    tag = match.group(1)
+    if tag in _ACK_TAGS:
+        return f" {ACK} "
+    if tag in _IMAGE_TAGS:
+        return f" {IMAGE} "
+    if tag in _MEDIA_TAGS:
+        return f" {MEDIA} "
+    return f" {EMOTICON} "
+
+
+def normalize(text: str) -> str:
+    """Return the canonical form of a buyer message used for features.
+
+    >>> normalize("請問還有貨嗎？？？[微笑]")
+    '请问还有货吗? emo'
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = _t2s().convert(text).lower()
+    text = _URL.sub(f" {URL} ", text)
+    if _MAYBE_EMOJI.search(text):
+        text = emoji.replace_emoji(text, replace=_emoji_marker)
+    text = _BRACKET_TAG.sub(_tag_marker, text)
+    text = _WANGWANG_CODE.sub(f" {EMOTICON} ", text)
+    text = _REPEATED_PUNCT.sub(r"\1", text)
+    text = _REPEATED_CHAR.sub(r"\1\1", text)
+    return _SPACES.sub(" ", text).strip()

@@ -1,0 +1,118 @@
+"""Word segmentation (jieba) and clause splitting for normalised messages."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jieba
+
+from .normalize import EMOTICON, IMAGE, MEDIA, URL
+
+# jieba announces dictionary loading on stderr at DEBUG level; keep it quiet.
+jieba.setLogLevel(logging.WARNING)
+
+_RESOURCES = Path(str(resources.files(__package__) / "resources"))
+MAIN_DICT = _RESOURCES / "jieba_dict.txt"
+USER_DICT = _RESOURCES / "ecommerce_dict.txt"
+
+_CLAUSE_BREAKS = frozenset(" ?!。,;:~、…()[]{}<>\"'|/\\\t\n")
+# Words that open a new question in the middle of a message ("另外发票怎么开").
+_CLAUSE_OPENERS = frozenset({"另外", "顺便", "顺便问下", "还想问", "再问下", "再问一下"})
+_MARKERS = frozenset({EMOTICON, IMAGE, MEDIA, URL})
+_MIN_CLAUSE_CHARS = 2
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """A normalised message cut into words and clauses.
+
+    ``words`` is the space-joined token string the classifier reads (both its
+    word and character n-grams); ``clauses`` holds the same for each clause.
+    """
+
+    words: str
+    clauses: tuple[str, ...]
+
+
+class Segmenter:
+    """jieba with the shipped dictionaries; build one per process and reuse it.
+
+    Parameters
+    ----------
+    main_dict:
+        jieba main dictionary (a trimmed copy of jieba's own, see
+        ``quickphrase.training.dictionary``).
+    user_dict:
+        E-commerce words added on top; ``None`` for none.
+    hmm:
+        Let jieba guess unknown words with its HMM. Off by default: it is
+        slower and makes the token stream less stable across typos.
+    """
+
+    def __init__(
+        self,
+        main_dict: Path = MAIN_DICT,
+        user_dict: Path | None = USER_DICT,
+        *,
+        hmm: bool = False,
+    ) -> None:
+        self._tokenizer = jieba.Tokenizer(str(main_dict))
+        self._tokenizer.initialize()
+        if user_dict is not None:
+            self._tokenizer.load_userdict(str(user_dict))
+        self.hmm = hmm
+
+    def words(self, text: str) -> str:
+        """Space-joined words of ``text`` (normalised) without punctuation."""
+        return self.segment(text).words
+
+    def segment(self, text: str) -> Segmented:
+        """Cut ``text`` (already normalised) into words and clauses."""
+        clauses: list[list[str]] = []
+        current: list[str] = []
+        # Spaces separate clauses in chat ("在吗 有货吗"), so they break too.
+        for token in self._tokenizer.cut(text, HMM=self.hmm):
+            if token in _CLAUSE_BREAKS or token.isspace():
+                if current:
+                    clauses.append(current)
+                    current = []
+            elif token in _CLAUSE_OPENERS:
+                if current:
+                    clauses.append(current)
+                current = [token]
+            elif _has_alnum(token):
+                current.append(token)
+        if current:
+            clauses.append(current)
+        merged = _merge_short(clauses)
+        return Segmented(
+            words=" ".join(" ".join(c) for c in merged),
+            clauses=tuple(" ".join(c) for c in merged),
+        )
+
+
+def _has_alnum(token: str) -> bool:
+    # jieba emits punctuation one character at a time, so the first
+    # character decides for all but rare mixed tokens.
+    return token[0].isalnum() or any(ch.isalnum() for ch in token)
+
+
+def _merge_short(clauses: list[list[str]]) -> list[list[str]]:
+    """Fold fragments such as a lone "亲" or an emoticon into a neighbour."""
+    out: list[list[str]] = []
+    pending: list[str] = []
+    for clause in clauses:
+        if sum(len(t) for t in clause if t not in _MARKERS) < _MIN_CLAUSE_CHARS:
+            pending.extend(clause)
+            continue
+        out.append(pending + clause)
+        pending = []
+    if pending:
+        if out:
+            out[-1].extend(pending)
+        else:
+            out.append(pending)
+    return out

@@ -1,0 +1,1 @@
+"""Phrase library, ranking and compliance filter (see the project's open issues)."""

@@ -1,0 +1,1 @@
+"""User-facing surfaces over the one engine: the CLI today."""
