@@ -78,10 +78,15 @@ def load_time(repeats: int = 5) -> dict[str, float]:
     inside, wall = [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         wall.append(time.perf_counter() - start)
         inside.append(float(out.stdout.strip()))
-    return {"import_and_load_s": statistics.median(inside), "process_wall_s": statistics.median(wall)}
+    return {
+        "import_and_load_s": statistics.median(inside),
+        "process_wall_s": statistics.median(wall),
+    }
 
 
 def main() -> None:
