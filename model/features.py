@@ -302,36 +302,33 @@ class NgramFeaturizer:
         out: list[tuple[list[int], list[float]]] = []
         for clauses in messages:
             if len(clauses) == 1:
-                out.append(self._row(self._counts(clauses[0])))
+                out.append(self._row([_count(cols) for cols in self._columns(clauses[0])]))
                 continue
-            parts = [self._counts(c) for c in clauses]
+            parts = [self._columns(c) for c in clauses]
             whole = self._joined_counts(clauses, parts)
             out.append(self._row(whole))
-            out.extend(self._row(p) for p in parts)
+            out.extend(self._row([_count(cols) for cols in part]) for part in parts)
         return self._pad(out)
+
+    def _columns(self, words: str) -> list[list[int | None]]:
+        """Per block: the model column of each n-gram (None when unknown)."""
+        return [list(map(block.columns.get, block.ngrams(words))) for block in self.blocks]
 
     def _counts(self, words: str) -> list[Counter[int]]:
         """Per block: model column -> n-gram count."""
-        counts = []
-        for block in self.blocks:
-            c = Counter(map(block.columns.get, block.ngrams(words)))
-            c.pop(None, None)
-            counts.append(c)
-        return counts
+        return [_count(cols) for cols in self._columns(words)]
 
     def _joined_counts(
-        self, clauses: Sequence[str], parts: list[list[Counter[int]]]
+        self, clauses: Sequence[str], parts: list[list[list[int | None]]]
     ) -> list[Counter[int]]:
         whole = []
         for b, block in enumerate(self.blocks):
-            total: Counter[int] = Counter()
-            for part in parts:
-                total.update(part[b])
             across = block.ngrams_across(clauses)
             if across is None:  # a clause too short for the shortcut
                 return self._counts(" ".join(clauses))
-            total.update(c for c in map(block.columns.get, across) if c is not None)
-            whole.append(total)
+            columns = [col for part in parts for col in part[b]]
+            columns += map(block.columns.get, across)
+            whole.append(_count(columns))
         return whole
 
     def _row(self, counts: list[Counter[int]]) -> tuple[list[int], list[float]]:
@@ -392,3 +389,9 @@ class NgramFeaturizer:
         ids[row, slot] = col
         weights[row, slot] = values
         return {"ids": ids, "weights": weights}
+
+
+def _count(columns: list[int | None]) -> Counter[int]:
+    counts = Counter(columns)  # counted in C
+    counts.pop(None, None)
+    return counts
