@@ -2,8 +2,8 @@
 
 A model directory holds three files written by ``quickphrase train``:
 
-- ``intent.onnx``: TF-IDF weighting, linear model and calibration;
-- ``features.json``: the n-gram analyzers and their vocabularies;
+- ``intent.onnx``: the linear model and its probability calibration;
+- ``features.json``: the n-gram analyzers, their vocabularies and idf weights;
 - ``metadata.json``: labels, thresholds, version, corpus hash, dev metrics.
 """
 
@@ -81,9 +81,16 @@ def read_model_files(model_dir: Path) -> ModelFiles:
         features=read_json(FEATURES_FILE),
         metadata=read_json(METADATA_FILE),
     )
-    missing = {"labels", "thresholds"} - set(files.metadata)
-    if missing:
-        raise ModelLoadError(
-            f"model file {model_dir / METADATA_FILE} lacks {', '.join(sorted(missing))}"
-        )
+    meta = files.metadata
+    problem = None
+    if not isinstance(meta, dict):
+        problem = "is not a JSON object"
+    elif not isinstance(meta.get("labels"), list) or len(meta["labels"]) < 2:
+        problem = "needs a list of at least two 'labels'"
+    elif not isinstance(meta.get("thresholds"), dict) or not all(
+        isinstance(meta["thresholds"].get(k), int | float) for k in ("abstain", "clause")
+    ):
+        problem = "needs numeric 'thresholds' for 'abstain' and 'clause'"
+    if problem:
+        raise ModelLoadError(f"model file {model_dir / METADATA_FILE} {problem}")
     return files

@@ -108,6 +108,7 @@ class IntentClassifier:
             raise ModelLoadError(
                 f"model file {self.model_dir / ONNX_FILE} is not a valid ONNX model: {exc}"
             ) from None
+        self._check_files_agree()
         self._other = self.labels.index(OTHER) if OTHER in self.labels else -1
 
     # -- public API -------------------------------------------------------
@@ -121,10 +122,22 @@ class IntentClassifier:
         return list(self.iter_predict(texts, batch_size=batch_size))
 
     def iter_predict(self, texts: Iterable[str], batch_size: int = 512) -> Iterator[Prediction]:
-        """Stream predictions for an iterable of messages, in order."""
+        """Stream predictions for an iterable of messages, in order.
+
+        A bad message (empty, not a string) raises with its position.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         it = iter(texts)
+        done = 0
         while batch := list(islice(it, batch_size)):
+            for i, text in enumerate(batch):
+                try:
+                    self._check(text)
+                except (TypeError, ValueError) as exc:
+                    raise type(exc)(f"message {done + i}: {exc}") from None
             yield from self._predict_batch(batch)
+            done += len(batch)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Whole-message probabilities, columns in ``self.labels`` order."""
@@ -133,11 +146,15 @@ class IntentClassifier:
 
     def prepare(self, text: str) -> Segmented:
         """Normalise and segment one message (the classifier's input)."""
+        self._check(text)
+        return self._segmenter.segment(normalize(text[: self.max_chars]))
+
+    @staticmethod
+    def _check(text: object) -> None:
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, not {type(text).__name__}")
         if not text.strip():
             raise ValueError("text is empty")
-        return self._segmenter.segment(normalize(text[: self.max_chars]))
 
     def proba_from_words(self, words: Sequence[str]) -> np.ndarray:
         """Probabilities for already prepared (space-joined word) strings."""
@@ -148,6 +165,25 @@ class IntentClassifier:
 
     # -- internals --------------------------------------------------------
 
+    def _check_files_agree(self) -> None:
+        """One inference at load, so mismatched model files fail now, not mid-request.
+
+        The padding id is the last row of the graph's weights, so this also
+        proves the vocabulary and the graph have the same number of features.
+        """
+        try:
+            probs = self._session.run(["probabilities"], self._featurizer.transform([""]))[0]
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelLoadError(
+                f"model files in {self.model_dir} do not belong together "
+                f"({ONNX_FILE} rejects the features of {FEATURES_FILE}): {exc}"
+            ) from None
+        if probs.shape != (1, len(self.labels)):
+            raise ModelLoadError(
+                f"{self.model_dir / ONNX_FILE} scores {probs.shape[-1]} intents but "
+                f"metadata.json lists {len(self.labels)} labels"
+            )
+
     def _predict_batch(self, texts: list[str]) -> list[Prediction]:
         segmented = [self.prepare(t) for t in texts]
         feeds = self._featurizer.transform_messages([seg.clauses for seg in segmented])
@@ -156,6 +192,7 @@ class IntentClassifier:
         # Python numbers, which is much cheaper than numpy scalars.
         best = probs.argmax(axis=1).tolist()
         best_p = probs.max(axis=1).tolist()
+        p_other = probs[:, self._other].tolist() if self._other >= 0 else [0.0] * len(best)
         out = []
         row = 0
         for text, seg in zip(texts, segmented, strict=True):
@@ -166,6 +203,7 @@ class IntentClassifier:
                     seg,
                     best[row : row + n],
                     best_p[row : row + n],
+                    p_other[row],
                     len(text) > self.max_chars,
                 )
             )
@@ -173,12 +211,19 @@ class IntentClassifier:
         return out
 
     def _decide(
-        self, text: str, seg: Segmented, best: list[int], best_p: list[float], truncated: bool
+        self,
+        text: str,
+        seg: Segmented,
+        best: list[int],
+        best_p: list[float],
+        p_other: float,
+        truncated: bool,
     ) -> Prediction:
         """Whole-message answer plus the intents of confident clauses, in order.
 
         ``best`` and ``best_p`` hold the top label and its probability for the
-        whole message, then for each clause.
+        whole message, then for each clause; ``p_other`` is the whole
+        message's probability of "other", reported when the model abstains.
         """
         if not seg.words:
             # Nothing but punctuation or spaces: there is no question to answer.
@@ -192,8 +237,8 @@ class IntentClassifier:
         if confident and top != self._other:
             found.setdefault(top, top_p)
         if not found:
-            label = self.labels[top] if confident else OTHER
-            return Prediction(text, label, top_p, (IntentScore(label, top_p),), truncated)
+            label, score = (self.labels[top], top_p) if confident else (OTHER, p_other)
+            return Prediction(text, label, score, (IntentScore(label, score),), truncated)
         primary = top if top in found else next(iter(found))
         intents = tuple(IntentScore(self.labels[i], p) for i, p in found.items())
         return Prediction(text, self.labels[primary], found[primary], intents, truncated)

@@ -32,6 +32,10 @@ _REPEATED_PUNCT = re.compile(r"([^\w\s])\1+")
 # "哈哈哈哈哈" and "???" carry no more meaning than two; digits are left alone.
 _REPEATED_CHAR = re.compile(r"([^\d\s])\1{2,}")
 _SPACES = re.compile(r"\s+")
+# A full stop typed as "." or "…" ends a sentence, unless it is a decimal point.
+_SENTENCE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
+# Unpaired surrogates (from undecodable input) are not text; OpenCC rejects them.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 # Cheap pre-check so the (slower) emoji library only runs on text that may
 # hold an emoji; CJK punctuation (U+3000-U+303F) is deliberately excluded.
 _MAYBE_EMOJI = re.compile(
@@ -39,11 +43,10 @@ _MAYBE_EMOJI = re.compile(
 )
 
 _ACK_EMOJI = frozenset({"👌", "👍", "🆗", "🙏", "🤝", "✅", "✔️", "✔"})
-_ACK_TAGS = frozenset({"ok", "好的", "强", "抱拳", "握手", "赞", "收到", "OK"})
-_IMAGE_TAGS = frozenset({"图片", "圖片", "照片", "截图", "image", "photo"})
-_MEDIA_TAGS = frozenset(
-    {"视频", "視頻", "语音", "語音", "文件", "链接", "鏈接", "商品", "宝贝", "寶貝", "订单", "訂單"}
-)
+# Tags are matched after conversion to simplified, lowercase text.
+_ACK_TAGS = frozenset({"ok", "好的", "强", "抱拳", "握手", "赞", "收到"})
+_IMAGE_TAGS = frozenset({"图片", "照片", "截图", "image", "photo"})
+_MEDIA_TAGS = frozenset({"视频", "语音", "文件", "链接", "商品", "宝贝", "订单", "位置"})
 
 
 @lru_cache(maxsize=1)
@@ -72,6 +75,7 @@ def normalize(text: str) -> str:
     >>> normalize("請問還有貨嗎？？？[微笑]")
     '请问还有货吗? emo'
     """
+    text = _SURROGATES.sub("\ufffd", text)
     text = unicodedata.normalize("NFKC", text)
     text = _t2s().convert(text).lower()
     text = _URL.sub(f" {URL} ", text)
@@ -79,6 +83,7 @@ def normalize(text: str) -> str:
         text = emoji.replace_emoji(text, replace=_emoji_marker)
     text = _BRACKET_TAG.sub(_tag_marker, text)
     text = _WANGWANG_CODE.sub(f" {EMOTICON} ", text)
+    text = _SENTENCE_DOT.sub("。", text)
     text = _REPEATED_PUNCT.sub(r"\1", text)
     text = _REPEATED_CHAR.sub(r"\1\1", text)
     return _SPACES.sub(" ", text).strip()

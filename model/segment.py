@@ -18,9 +18,12 @@ _RESOURCES = Path(str(resources.files(__package__) / "resources"))
 MAIN_DICT = _RESOURCES / "jieba_dict.txt"
 USER_DICT = _RESOURCES / "ecommerce_dict.txt"
 
-_CLAUSE_BREAKS = frozenset(" ?!。,;:~、…()[]{}<>\"'|/\\\t\n")
+_CLAUSE_BREAKS = frozenset(" ?!。,;:~、…()[]{}<>\"'|/\\\t\n—【】「」《》")
 # Words that open a new question in the middle of a message ("另外发票怎么开").
-_CLAUSE_OPENERS = frozenset({"另外", "顺便", "顺便问下", "还想问", "再问下", "再问一下"})
+# They are in the user dictionary, so jieba emits each as one token.
+_CLAUSE_OPENERS = frozenset(
+    {"另外", "顺便", "顺便问下", "顺便问一下", "还想问", "再问下", "再问一下"}
+)
 _MARKERS = frozenset({EMOTICON, IMAGE, MEDIA, URL})
 _MIN_CLAUSE_CHARS = 2
 

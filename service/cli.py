@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +68,9 @@ def classify(
     if text is not None:
         if not text.strip():
             raise _fail("the message is empty", EXIT_BAD_INPUT)
+        if any("\ud800" <= ch <= "\udfff" for ch in text):
+            # Python maps undecodable command-line bytes to lone surrogates.
+            raise _fail("the message is not valid UTF-8", EXIT_BAD_INPUT)
         clf = _load(model)
         pred = clf.predict(text)
         if pred.truncated:
@@ -84,8 +88,8 @@ def classify(
         try:
             with file.open("rb") as fh:
                 rejected = _classify_stream(clf, fh, as_json)
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            raise _fail(f"cannot read {file}: {exc.strerror}", EXIT_BAD_INPUT) from None
+        except OSError as exc:
+            raise _fail(f"cannot read {file}: {exc.strerror or exc}", EXIT_BAD_INPUT) from None
     if rejected:
         raise _fail(f"{rejected} line(s) could not be classified (see above)", EXIT_BAD_INPUT)
 
@@ -121,10 +125,22 @@ def _classify_stream(clf: IntentClassifier, stream: BinaryIO, as_json: bool) -> 
             rejected += 1
             typer.echo(f"error: line {number}: {problem}", err=True)
         batch.append((number, text, problem))
-        if len(batch) >= 256:
+        # Batches are for throughput; a live pipe gets its answer as soon as
+        # no further line is already waiting.
+        if len(batch) >= 256 or not _more_waiting(stream):
             flush()
     flush()
     return rejected
+
+
+def _more_waiting(stream: BinaryIO) -> bool:
+    if stream.seekable():
+        return True  # a regular file: the next line is always there
+    try:
+        ready, _, _ = select.select([stream], [], [], 0)
+    except (OSError, ValueError, TypeError):  # no select() for this stream (Windows pipes)
+        return True
+    return bool(ready)
 
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, str | None, str]]:
@@ -178,6 +194,9 @@ def train(
         train_model(target, extra_data=extra, grid=grid, progress=lambda m: typer.echo(m, err=True))
     except CorpusError as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+        raise _fail(f"cannot write the model to {target}: {problem}", EXIT_BAD_INPUT) from None
     if target != BUNDLED_MODEL_DIR:
         typer.echo(f"use it with --model {target} or QUICKPHRASE_MODEL={target}", err=True)
 
@@ -202,11 +221,13 @@ def evaluate(
     if cv:
         config = clf.metadata.get("config", {})
         typer.echo("cross-validating (5 folds) on the training set...", err=True)
-        cv_scores = cross_validate(
-            corpus,
-            ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}),
-        )
-    metrics = write_evaluation(clf, corpus, out, cv=cv_scores)
+        cv_scores = cross_validate(corpus, ModelConfig.from_dict(config))
+    try:
+        metrics = write_evaluation(clf, corpus, out, cv=cv_scores)
+    except OSError as exc:
+        raise _fail(
+            f"cannot write reports to {out}: {exc.strerror or exc}", EXIT_BAD_INPUT
+        ) from None
     table = Table(title=f"dev set ({metrics['dev']['messages']} messages)")
     for column in ("intent", "precision", "recall", "F1", "n"):
         table.add_column(column, justify="left" if column == "intent" else "right")
@@ -224,7 +245,8 @@ def evaluate(
     console.print(
         f"dev accuracy {dev['accuracy']:.4f}, macro-F1 {dev['macro_f1']:.4f}; "
         f"multi-intent recall {metrics['multi_intent']['recall']:.4f}, "
-        f"precision {metrics['multi_intent']['precision']:.4f}"
+        f"precision {metrics['multi_intent']['precision']:.4f}; "
+        f"calibration error (ECE) {dev['expected_calibration_error']:.4f}"
     )
     if cv_scores:
         console.print(

@@ -64,10 +64,26 @@ def test_punctuation_alone_is_other(classifier, text: str) -> None:
     assert classifier.predict(text).intent == "other"
 
 
-def test_unsure_answers_become_other(classifier) -> None:
-    threshold = classifier.thresholds.abstain
-    pred = classifier.predict("qwpoeiruty zxmcnvb")
-    assert pred.intent == "other" or pred.confidence >= threshold
+def _copy_model(classifier, to, **thresholds) -> None:
+    for name in ("intent.onnx", "features.json"):
+        (to / name).write_bytes((classifier.model_dir / name).read_bytes())
+    meta = dict(classifier.metadata)
+    meta["thresholds"] = {**meta["thresholds"], **thresholds}
+    (to / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def test_unsure_answers_become_other_with_its_probability(classifier, corpus, tmp_path) -> None:
+    unsure = next(
+        p
+        for p in classifier.predict_many([ex.text for ex in corpus.dev])
+        if p.intent != "other" and len(p.intents) == 1 and p.confidence < 0.99
+    )
+    _copy_model(classifier, tmp_path, abstain=0.99, clause=1.01)
+    strict = IntentClassifier(tmp_path)
+    pred = strict.predict(unsure.text)
+    assert pred.intent == "other"
+    p_other = strict.predict_proba([unsure.text])[0][strict.labels.index("other")]
+    assert pred.confidence == pytest.approx(p_other)
 
 
 def test_confidence_is_a_calibrated_probability(classifier, corpus) -> None:
@@ -110,6 +126,17 @@ def test_long_text_is_classified_on_a_bounded_prefix(classifier) -> None:
     assert not classifier.predict("能便宜点吗").truncated
 
 
+def test_a_bad_message_in_a_batch_is_named_by_position(classifier) -> None:
+    with pytest.raises(ValueError, match="message 2: text is empty"):
+        classifier.predict_many(["在吗", "包邮吗", " "])
+    with pytest.raises(ValueError, match="batch_size"):
+        classifier.predict_many(["在吗"], batch_size=0)
+
+
+def test_unpaired_surrogates_are_classified_not_crashed(classifier) -> None:
+    assert classifier.predict("\ud800 有货吗").intent == "stock"
+
+
 def test_missing_model_file_names_the_file(tmp_path) -> None:
     with pytest.raises(ModelLoadError, match=r"intent\.onnx"):
         IntentClassifier(tmp_path)
@@ -124,6 +151,19 @@ def test_corrupt_model_file_names_the_file(tmp_path, classifier) -> None:
     (tmp_path / "features.json").write_bytes((classifier.model_dir / "features.json").read_bytes())
     (tmp_path / "intent.onnx").write_bytes(b"garbage")
     with pytest.raises(ModelLoadError, match=r"intent\.onnx"):
+        IntentClassifier(tmp_path)
+
+
+def test_model_files_that_disagree_are_refused_at_load(tmp_path, classifier) -> None:
+    _copy_model(classifier, tmp_path)
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    meta["labels"] = meta["labels"][:-1]
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="labels"):
+        IntentClassifier(tmp_path)
+    del meta["thresholds"]
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="thresholds"):
         IntentClassifier(tmp_path)
 
 

@@ -71,6 +71,12 @@ def test_empty_message_exits_2(text: str) -> None:
     assert "empty" in result.stderr
 
 
+def test_undecodable_argument_exits_2() -> None:
+    result = run("classify", "\udcff\udcfe在吗")  # how Python passes bytes that are not UTF-8
+    assert result.exit_code == 2
+    assert "UTF-8" in result.stderr
+
+
 def test_message_and_file_together_is_an_error(tmp_path) -> None:
     result = run("classify", "在吗", "--file", str(tmp_path / "x.txt"))
     assert result.exit_code == 2

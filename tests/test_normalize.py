@@ -14,6 +14,9 @@ from quickphrase.model.normalize import normalize
         ("哈哈哈哈哈哈", "哈哈"),  # repeated characters collapsed
         ("满300减40", "满300减40"),  # digits are never collapsed
         ("  在吗 \t 亲  ", "在吗 亲"),  # whitespace folded
+        ("有货吗…包邮吗", "有货吗。包邮吗"),  # an ellipsis or "." ends a sentence
+        ("24.5码 1.8米", "24.5码 1.8米"),  # a decimal point does not
+        ("\ud800在吗", "\ufffd在吗"),  # unpaired surrogates become U+FFFD
     ],
 )
 def test_canonical_text(raw: str, expected: str) -> None:

@@ -20,6 +20,22 @@ def test_clauses_split_on_punctuation_spaces_and_openers(segmenter: Segmenter) -
     assert seg.clauses == ("能 便宜 点 吗", "包邮 吗", "另外 发票 怎么 开")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "有货吗…包邮吗",
+        "有货吗——包邮吗",
+        "有货吗还想问包邮吗",
+        "有货吗顺便问一下包邮吗",
+        "【有货吗】包邮吗",
+    ],
+)
+def test_every_clause_break_splits(segmenter: Segmenter, text: str) -> None:
+    clauses = segmenter.segment(normalize(text)).clauses
+    assert len(clauses) == 2
+    assert clauses[-1].endswith("包邮 吗")
+
+
 def test_short_fragments_join_a_neighbour(segmenter: Segmenter) -> None:
     seg = segmenter.segment(normalize("亲, 在吗 [微笑]"))
     assert seg.clauses == ("亲 在吗 emo",)

@@ -47,7 +47,7 @@ def test_train_rejects_malformed_shop_data(tmp_path) -> None:
     result = runner.invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "m")])
     assert result.exit_code == 2
     assert "shop.jsonl:1" in result.stderr
-    assert not (tmp_path / "m").exists()
+    assert not (tmp_path / "m" / "intent.onnx").exists()
 
 
 def test_evaluate_writes_reports(tmp_path) -> None:
@@ -62,3 +62,24 @@ def test_evaluate_writes_reports(tmp_path) -> None:
         json.loads(line) for line in (tmp_path / "misclassified.jsonl").read_text().splitlines()
     ]
     assert all(e["gold"] != e["predicted"] for e in errors)
+
+
+def test_a_new_intent_needs_enough_examples(tmp_path) -> None:
+    data = tmp_path / "shop.jsonl"
+    data.write_text('{"text": "上门测量吗", "intent": "measuring"}\n', encoding="utf-8")
+    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "measuring (1)" in result.stderr
+
+
+def test_an_unwritable_output_fails_before_training(tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = runner.invoke(app, ["train", "--out", str(blocker / "model"), "--no-search"])
+    assert result.exit_code == 2
+    assert "cannot write the model" in result.stderr
+    assert "corpus:" not in result.stderr  # nothing was fitted
+
+    result = runner.invoke(app, ["evaluate", "--no-cv", "--out", str(blocker / "reports")])
+    assert result.exit_code == 2
+    assert "cannot write reports" in result.stderr

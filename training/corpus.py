@@ -30,8 +30,13 @@ _NOT_CONTENT = re.compile(rf"\b{EMOTICON}\b|[^\w]")
 
 def dedup_key(text: str) -> str:
     """What makes two messages the same: normalised text without punctuation,
-    spaces or emoticons ("包邮吗？[微笑]" and "包郵嗎" are one message)."""
-    return _NOT_CONTENT.sub("", normalize(text))
+    spaces or emoticons ("包邮吗？[微笑]" and "包郵嗎" are one message).
+
+    A message with nothing else (only emoticons or punctuation) keys on its
+    normalised form, so "[大哭][大哭]" and "。。。" stay distinct messages.
+    """
+    norm = normalize(text)
+    return _NOT_CONTENT.sub("", norm) or norm
 
 
 class CorpusError(ValueError):
@@ -61,6 +66,8 @@ def read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
         raw = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
+    if raw.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark, as Windows tools write
+        raw = raw[3:]
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue

@@ -93,6 +93,26 @@ def multi_intent_scores(clf: IntentClassifier, rows: Sequence[MultiExample]) -> 
     return {"recall": recall, "precision": precision, "f1": f1, "messages": float(len(rows))}
 
 
+def expected_calibration_error(
+    clf: IntentClassifier, examples: Sequence[Example], bins: int = 10
+) -> float:
+    """Gap between confidence and accuracy of the top label, averaged over
+    equal-width confidence bins weighted by their share of messages."""
+    proba = clf.predict_proba([ex.text for ex in examples])
+    confidence = proba.max(axis=1)
+    correct = np.asarray(clf.labels)[proba.argmax(axis=1)] == np.asarray(
+        [ex.intent for ex in examples]
+    )
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(total)
+
+
 def cross_validate(
     corpus: Corpus, config: ModelConfig, *, folds: int = 5, seed: int = 0
 ) -> dict[str, float]:
@@ -176,7 +196,12 @@ def write_evaluation(
         for err in dev.errors():
             fh.write(json.dumps(err, ensure_ascii=False) + "\n")
     metrics: dict[str, Any] = {
-        "dev": {"accuracy": dev.accuracy, "macro_f1": dev.macro_f1, "messages": len(dev.gold)},
+        "dev": {
+            "accuracy": dev.accuracy,
+            "macro_f1": dev.macro_f1,
+            "messages": len(dev.gold),
+            "expected_calibration_error": expected_calibration_error(clf, corpus.dev),
+        },
         "per_intent": dev.per_intent(),
         "multi_intent": multi,
     }

@@ -10,7 +10,8 @@ scikit-learn's ``predict_proba`` computes.
 Why not skl2onnx's ``TfidfVectorizer`` converter: its ONNX operator emits a
 dense vocabulary-sized vector per message, about 0.6 ms per message at 30k
 n-grams on this hardware; gathering only the message's own n-grams is ~20x
-faster. ``tests/test_export.py`` holds the two to the same probabilities.
+faster. ``tests/test_export.py`` holds the served probabilities to
+scikit-learn's ``predict_proba``.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ from quickphrase.model.artifact import (
 )
 from quickphrase.model.classifier import OTHER, IntentClassifier
 
-from .corpus import Corpus
-from .evaluate import multi_intent_scores, score_predictions
+from .corpus import Corpus, CorpusError
+from .evaluate import expected_calibration_error, multi_intent_scores, score_predictions
 from .export import feature_config, to_onnx
 from .pipeline import ModelConfig, TextPreparer, build_pipeline
 
@@ -42,8 +42,11 @@ DEFAULT_GRID: tuple[ModelConfig, ...] = (
     ModelConfig(classifier="svm", c=0.3, calibration="sigmoid"),
     ModelConfig(classifier="svm", c=0.5, calibration="temperature"),
     ModelConfig(classifier="svm", c=0.5, char_ngrams=(1, 2), calibration="temperature"),
-    ModelConfig(classifier="svm", c=0.5, char_ngrams=(1, 4), calibration="temperature"),
+    ModelConfig(
+        classifier="svm", c=0.5, char_ngrams=(1, 3), char_spaces=True, calibration="temperature"
+    ),
 )
+MIN_PER_INTENT = 5
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.0, 0.91, 0.05))
 
 Progress = Callable[[str], None]
@@ -63,6 +66,14 @@ class TrainResult:
     config: ModelConfig
     candidates: list[Candidate]
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail now, not after minutes of fitting, if the model cannot be written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    probe = out_dir / ".quickphrase-write-test"
+    probe.write_bytes(b"")
+    probe.unlink()
 
 
 def bundled_config() -> ModelConfig:
@@ -170,8 +181,20 @@ def train_model(
     grid: Sequence[ModelConfig] = DEFAULT_GRID,
     progress: Progress = print,
 ) -> TrainResult:
-    """Train on the shipped corpus (plus ``extra_data``) and write a model to ``out_dir``."""
+    """Train on the shipped corpus (plus ``extra_data``) and write a model to ``out_dir``.
+
+    Raises ``CorpusError`` for unusable data and ``OSError`` when ``out_dir``
+    cannot be written, both before any fitting starts.
+    """
+    check_writable(out_dir)
     corpus = Corpus.load(extra=extra_data)
+    thin = {k: n for k, (n, _) in corpus.counts().items() if 0 < n < MIN_PER_INTENT}
+    if thin:
+        listed = ", ".join(f"{k} ({n})" for k, n in sorted(thin.items()))
+        raise CorpusError(
+            f"every intent needs at least {MIN_PER_INTENT} distinct training messages "
+            f"(calibration uses {MIN_PER_INTENT}-fold cross-validation); too few: {listed}"
+        )
     progress(
         f"corpus: {len(corpus.train)} training messages, {len(corpus.dev)} dev, "
         f"{len(corpus.multi)} multi-intent dev, {len(corpus.labels)} intents"
@@ -207,6 +230,7 @@ def train_model(
             "macro_f1": round(dev.macro_f1, 4),
             "multi_intent_recall": round(multi["recall"], 4),
             "multi_intent_precision": round(multi["precision"], 4),
+            "expected_calibration_error": round(expected_calibration_error(clf, corpus.dev), 4),
         }
         metadata["selection"] = [
             {
