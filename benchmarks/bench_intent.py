@@ -54,7 +54,7 @@ def _init_ft(model_path: str) -> None:
 def _run_ft(texts: list[str]) -> int:
     ft, seg = _worker["ft"], _worker["seg"]
     for text in texts:
-        ft.f.predict(seg.segment(normalize(text)).words + "\n", 1, 0.0, "strict")
+        ft.f.predict(seg.words(normalize(text)) + "\n", 1, 0.0, "strict")
     return len(texts)
 
 
@@ -107,7 +107,7 @@ def main() -> None:
     seg = prepare.segmenter
 
     def ft_predict(text: str) -> str:
-        return ft.predict_words(seg.segment(normalize(text)).words)[0]
+        return ft.predict_words(seg.words(normalize(text)))[0]
 
     systems = {
         "quickphrase": [p.intent for p in clf.predict_many(dev_texts)],

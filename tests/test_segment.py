@@ -45,6 +45,7 @@ def test_words_are_the_clauses_joined(segmenter: Segmenter, corpus) -> None:
     for ex in corpus.dev:
         seg = segmenter.segment(normalize(ex.text))
         assert seg.words == " ".join(seg.clauses)
+        assert segmenter.words(normalize(ex.text)) == seg.words
         assert "  " not in seg.words
 
 

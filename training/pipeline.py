@@ -92,4 +92,4 @@ class TextPreparer:
         self.segmenter = segmenter or Segmenter()
 
     def __call__(self, texts: Sequence[str]) -> list[str]:
-        return [self.segmenter.segment(normalize(t)).words for t in texts]
+        return [self.segmenter.words(normalize(t)) for t in texts]
