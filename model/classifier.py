@@ -115,6 +115,7 @@ class IntentClassifier:
 
     def predict(self, text: str) -> Prediction:
         """Classify one message."""
+        self._check(text)
         return self._predict_batch([text])[0]
 
     def predict_many(self, texts: Iterable[str], batch_size: int = 512) -> list[Prediction]:
@@ -147,6 +148,9 @@ class IntentClassifier:
     def prepare(self, text: str) -> Segmented:
         """Normalise and segment one message (the classifier's input)."""
         self._check(text)
+        return self._segment(text)
+
+    def _segment(self, text: str) -> Segmented:
         return self._segmenter.segment(normalize(text[: self.max_chars]))
 
     @staticmethod
@@ -185,7 +189,8 @@ class IntentClassifier:
             )
 
     def _predict_batch(self, texts: list[str]) -> list[Prediction]:
-        segmented = [self.prepare(t) for t in texts]
+        # Callers have checked every text already (predict, iter_predict).
+        segmented = [self._segment(t) for t in texts]
         feeds = self._featurizer.transform_messages([seg.clauses for seg in segmented])
         probs = self._session.run(["probabilities"], feeds)[0]
         # One argmax for the whole batch; per-message logic then works on
