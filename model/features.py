@@ -302,7 +302,7 @@ class NgramFeaturizer:
         out: list[tuple[list[int], list[float]]] = []
         for clauses in messages:
             if len(clauses) == 1:
-                out.append(self._row([_count(cols) for cols in self._columns(clauses[0])]))
+                out.append(self._row(self._counts(clauses[0])))
                 continue
             parts = [self._columns(c) for c in clauses]
             whole = self._joined_counts(clauses, parts)

@@ -40,6 +40,10 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
 def _load(model: Path | None) -> IntentClassifier:
     try:
         return IntentClassifier(model)
@@ -89,7 +93,7 @@ def classify(
             with file.open("rb") as fh:
                 rejected = _classify_stream(clf, fh, as_json)
         except OSError as exc:
-            raise _fail(f"cannot read {file}: {exc.strerror or exc}", EXIT_BAD_INPUT) from None
+            raise _fail(f"cannot read {file}: {_reason(exc)}", EXIT_BAD_INPUT) from None
     if rejected:
         raise _fail(f"{rejected} line(s) could not be classified (see above)", EXIT_BAD_INPUT)
 
@@ -195,8 +199,7 @@ def train(
     except CorpusError as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     except OSError as exc:
-        problem = exc.strerror or str(exc)
-        raise _fail(f"cannot write the model to {target}: {problem}", EXIT_BAD_INPUT) from None
+        raise _fail(f"cannot write the model to {target}: {_reason(exc)}", EXIT_BAD_INPUT) from None
     if target != BUNDLED_MODEL_DIR:
         typer.echo(f"use it with --model {target} or QUICKPHRASE_MODEL={target}", err=True)
 
@@ -225,9 +228,7 @@ def evaluate(
     try:
         metrics = write_evaluation(clf, corpus, out, cv=cv_scores)
     except OSError as exc:
-        raise _fail(
-            f"cannot write reports to {out}: {exc.strerror or exc}", EXIT_BAD_INPUT
-        ) from None
+        raise _fail(f"cannot write reports to {out}: {_reason(exc)}", EXIT_BAD_INPUT) from None
     table = Table(title=f"dev set ({metrics['dev']['messages']} messages)")
     for column in ("intent", "precision", "recall", "F1", "n"):
         table.add_column(column, justify="left" if column == "intent" else "right")

@@ -41,10 +41,14 @@ def test_train_with_shop_data_adds_a_new_intent(tmp_path) -> None:
     assert json.loads(cli.stdout)["intent"] == "measuring"
 
 
-def test_train_rejects_malformed_shop_data(tmp_path) -> None:
+def _train_on(tmp_path, jsonl: str):
     data = tmp_path / "shop.jsonl"
-    data.write_text('{"text": "在吗"}\n', encoding="utf-8")
-    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "m")])
+    data.write_text(jsonl, encoding="utf-8")
+    return runner.invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "m")])
+
+
+def test_train_rejects_malformed_shop_data(tmp_path) -> None:
+    result = _train_on(tmp_path, '{"text": "在吗"}\n')
     assert result.exit_code == 2
     assert "shop.jsonl:1" in result.stderr
     assert not (tmp_path / "m" / "intent.onnx").exists()
@@ -65,9 +69,7 @@ def test_evaluate_writes_reports(tmp_path) -> None:
 
 
 def test_a_new_intent_needs_enough_examples(tmp_path) -> None:
-    data = tmp_path / "shop.jsonl"
-    data.write_text('{"text": "上门测量吗", "intent": "measuring"}\n', encoding="utf-8")
-    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "m")])
+    result = _train_on(tmp_path, '{"text": "上门测量吗", "intent": "measuring"}\n')
     assert result.exit_code == 2
     assert "measuring (1)" in result.stderr
 
