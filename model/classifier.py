@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from .segment import Segmented, Segmenter
 
 OTHER = "other"
 MAX_CHARS = 2000
+RANKED = 3  # runner-up labels kept on each Prediction for the ranker
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class Prediction:
     confidence: float
     intents: tuple[IntentScore, ...]
     truncated: bool = False
+    # For the ranker, not the API: the whole message's best labels before any
+    # abstaining, and the normalised words the model read.
+    ranked: tuple[IntentScore, ...] = field(default=(), compare=False, repr=False)
+    words: str = field(default="", compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -193,37 +198,33 @@ class IntentClassifier:
         segmented = [self._segment(t) for t in texts]
         feeds = self._featurizer.transform_messages([seg.clauses for seg in segmented])
         probs = self._session.run(["probabilities"], feeds)[0]
-        # One argmax for the whole batch; per-message logic then works on
+        # One sort for the whole batch; per-message logic then works on
         # Python numbers, which is much cheaper than numpy scalars.
-        best = probs.argmax(axis=1).tolist()
-        best_p = probs.max(axis=1).tolist()
+        order = np.argsort(-probs, axis=1)[:, :RANKED]
+        top = order.tolist()
+        top_p = np.take_along_axis(probs, order, axis=1).tolist()
+        best = [t[0] for t in top]
+        best_p = [p[0] for p in top_p]
         p_other = probs[:, self._other].tolist() if self._other >= 0 else [0.0] * len(best)
+        labels = self.labels
         out = []
         row = 0
         for text, seg in zip(texts, segmented, strict=True):
             n = 1 + (len(seg.clauses) if len(seg.clauses) > 1 else 0)
-            out.append(
-                self._decide(
-                    text,
-                    seg,
-                    best[row : row + n],
-                    best_p[row : row + n],
-                    p_other[row],
-                    len(text) > self.max_chars,
-                )
+            label, score, intents = self._decide(
+                seg, best[row : row + n], best_p[row : row + n], p_other[row]
             )
+            ranked = tuple(
+                IntentScore(labels[i], p) for i, p in zip(top[row], top_p[row], strict=True)
+            )
+            truncated = len(text) > self.max_chars
+            out.append(Prediction(text, label, score, intents, truncated, ranked, seg.words))
             row += n
         return out
 
     def _decide(
-        self,
-        text: str,
-        seg: Segmented,
-        best: list[int],
-        best_p: list[float],
-        p_other: float,
-        truncated: bool,
-    ) -> Prediction:
+        self, seg: Segmented, best: list[int], best_p: list[float], p_other: float
+    ) -> tuple[str, float, tuple[IntentScore, ...]]:
         """Whole-message answer plus the intents of confident clauses, in order.
 
         ``best`` and ``best_p`` hold the top label and its probability for the
@@ -232,7 +233,7 @@ class IntentClassifier:
         """
         if not seg.words:
             # Nothing but punctuation or spaces: there is no question to answer.
-            return Prediction(text, OTHER, 1.0, (IntentScore(OTHER, 1.0),), truncated)
+            return OTHER, 1.0, (IntentScore(OTHER, 1.0),)
         top, top_p = best[0], best_p[0]
         found: dict[int, float] = {}
         for label, p in zip(best[1:], best_p[1:], strict=True):
@@ -243,7 +244,7 @@ class IntentClassifier:
             found.setdefault(top, top_p)
         if not found:
             label, score = (self.labels[top], top_p) if confident else (OTHER, p_other)
-            return Prediction(text, label, score, (IntentScore(label, score),), truncated)
+            return label, score, (IntentScore(label, score),)
         primary = top if top in found else next(iter(found))
         intents = tuple(IntentScore(self.labels[i], p) for i, p in found.items())
-        return Prediction(text, self.labels[primary], found[primary], intents, truncated)
+        return self.labels[primary], found[primary], intents

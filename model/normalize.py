@@ -54,6 +54,11 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+def to_simplified(text: str) -> str:
+    """Traditional to simplified Chinese (OpenCC t2s)."""
+    return _t2s().convert(text)
+
+
 def _emoji_marker(chars: str, _data: dict) -> str:
     return f" {ACK} " if chars in _ACK_EMOJI else f" {EMOTICON} "
 

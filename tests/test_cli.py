@@ -53,7 +53,7 @@ def test_bad_lines_are_reported_by_number_and_nothing_is_dropped(tmp_path) -> No
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows[0]["intent"] == "greeting"  # a UTF-8 byte-order mark is tolerated
     assert rows[1] == {"line": 2, "error": "not valid UTF-8 (byte 1)"}
-    assert rows[2] == {"line": 3, "error": "empty message"}
+    assert rows[2] == {"line": 3, "error": "empty text"}
     assert rows[3]["intent"] == "stock"
     assert "line 2" in result.stderr
 

@@ -1,0 +1,408 @@
+"""The compliance filter: platform rules a reply can break, checked before it is sent.
+
+Rules are data (``phrases/rules/*.yaml``, one file per category); this module
+only runs them. A rule is a regular expression plus the context that makes a
+match harmless: a negation just before it (不能保证明天到, 不支持微信), a hedge
+in the same clause (一般..., 以物流为准), or a validator that rejects look-alikes
+(an 18-digit order number is not an ID card). Personal data found is masked in
+``redacted``.
+
+The same filter checks suggestions, agents' drafts, the library (lint) and
+agent lines in batch scoring.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..model.normalize import to_simplified
+from .library import SHOP_TYPES
+from .prefilter import Prefilter
+from .yamlio import LINES, YamlError, line_of, load_yaml
+
+BUNDLED_RULES = Path(__file__).parent / "rules"
+SEVERITIES = ("block", "warn")
+CATEGORIES = (
+    "delivery_promise",
+    "pii_leak",
+    "off_platform",
+    "review_cashback",
+    "fake_transaction",
+    "abusive",
+    "invoice_refusal",
+    "extreme_claim",
+)
+MAX_CHECK_CHARS = 2000
+# How many characters may stand between a negation and the match it cancels
+# (不能保证明天到: none; 请勿添加陌生人微信: four).
+DEFAULT_NEGATION_GAP = 4
+_CLAUSE_END = re.compile(r"[。!?;\n,]")
+_SENTENCE_END = re.compile(r"[。!?;\n]")
+
+
+class RuleError(ValueError):
+    """A rules file that cannot be used; ``str()`` names the file and line."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    category: str
+    severity: str
+    start: int
+    end: int
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "category": self.category,
+            "severity": self.severity,
+            "start": self.start,
+            "end": self.end,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one reply: ``block`` if any blocking rule fired, else
+    ``warn`` if any warning did, else ``pass``."""
+
+    text: str
+    verdict: str
+    violations: tuple[Violation, ...]
+    redacted: str
+
+    @property
+    def blocked(self) -> bool:
+        return self.verdict == "block"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "verdict": self.verdict,
+            "violations": [v.to_dict() for v in self.violations],
+            "redacted": self.redacted,
+        }
+
+
+# -- validators and maskers: named in rules files -----------------------------
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _valid_id_card(span: str) -> bool:
+    """Mainland resident ID: 17 digits and a check character (GB 11643)."""
+    digits = re.sub(r"\s", "", span).upper()
+    if len(digits) != 18 or not digits[:17].isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:17], _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == digits[17]
+
+
+VALIDATORS: dict[str, Callable[[str], bool]] = {"id_card": _valid_id_card}
+
+
+def _mask_digits(span: str) -> str:
+    """Keep the first 3 and last 4 digits: 138****5678, like the platform shows."""
+    digits = [i for i, ch in enumerate(span) if ch.isalnum()]
+    keep = set(digits[:3] + digits[-4:]) if len(digits) > 8 else set(digits[:1])
+    return "".join(ch if (i in keep or not ch.isalnum()) else "*" for i, ch in enumerate(span))
+
+
+def _mask_email(span: str) -> str:
+    user, _, domain = span.partition("@")
+    return f"{user[:1]}***@{domain}"
+
+
+def _mask_address(span: str) -> str:
+    """Keep the region (province, city, district), hide the street and door."""
+    cut = max((span.rfind(m, 0, 12) for m in "省市区县"), default=-1)
+    return span[: cut + 1] + "****"
+
+
+_NAME_LABEL = re.compile(r"(?:收件人|收货人|联系人|签收人|寄件人)(?:姓名)?\s*(?:[::是为]|叫)?\s*")
+
+
+def _mask_name(span: str) -> str:
+    """Keep the label (收件人) and the surname: 收件人张**."""
+    label = _NAME_LABEL.match(span)
+    at = label.end() if label else 0
+    return span[: at + 1] + "*" * (len(span) - at - 1)
+
+
+MASKS: dict[str, Callable[[str], str]] = {
+    "digits": _mask_digits,
+    "email": _mask_email,
+    "address": _mask_address,
+    "name": _mask_name,
+}
+
+
+# -- rules ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    severity: str
+    pattern: re.Pattern[str]
+    message: str
+    shop_types: frozenset[str]
+    negation: re.Pattern[str] | None = None
+    negation_reach: int = 0
+    hedge: re.Pattern[str] | None = None
+    hedge_scope: re.Pattern[str] = _CLAUSE_END
+    validator: Callable[[str], bool] | None = None
+    mask: Callable[[str], str] | None = None
+    extend_left: int = 0
+
+    def find(self, text: str) -> Iterable[tuple[int, int]]:
+        for match in self.pattern.finditer(text):
+            start, end = match.span()
+            # Patterns anchor on a distinctive word (路 + 门牌号) because a
+            # pattern that starts anywhere is slow; the span then takes in
+            # the words before it (the road, district, city) for redaction.
+            floor = max(0, start - self.extend_left)
+            while start > floor and text[start - 1].isalnum():
+                start -= 1
+            if self.validator is not None and not self.validator(match.group()):
+                continue
+            if self.negation is not None and self.negation.search(
+                text, max(0, start - self.negation_reach), start
+            ):
+                continue
+            if self.hedge is not None and self.hedge.search(
+                text, *_around(text, start, end, self.hedge_scope)
+            ):
+                continue
+            yield start, end
+
+
+def _around(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple[int, int]:
+    """The clause or sentence holding text[start:end]."""
+    before = [m.end() for m in boundary.finditer(text, 0, start)]
+    after = boundary.search(text, end)
+    return (before[-1] if before else 0), (after.start() if after else len(text))
+
+
+def _nfkc(text: str) -> str:
+    # Most replies are already NFKC; the check is much cheaper than normalising.
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
+def _canonical(text: str) -> str:
+    """Full-width to half-width and traditional to simplified, when that keeps
+    every character in place, so violations can point at the original text."""
+    for convert in (_nfkc, to_simplified, str.lower):
+        converted = convert(text)
+        if len(converted) == len(text):
+            text = converted
+    return text
+
+
+def _words(values: Any, where: str) -> re.Pattern[str] | None:
+    """A regex that finds any of the listed words (``None`` for no words)."""
+    if values is None:
+        return None
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise RuleError(f"{where}: expected a list of words")
+    return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+
+
+def _negation_before(values: Any, gap: int, where: str) -> re.Pattern[str] | None:
+    """Negation words that end at most ``gap`` characters before the match."""
+    words = _words(values, where)
+    if words is None:
+        return None
+    # 能不能, 是不是, 有没有... ask a question; they negate nothing.
+    return re.compile(f"(?<![能可是要会有])(?:{words.pattern})[^,。!?;\\n]{{0,{gap}}}$")
+
+
+@dataclass
+class RuleSet:
+    """Rules read from files, with the ids and categories switched off."""
+
+    rules: list[Rule]
+    disabled: set[str]
+
+
+class ComplianceFilter:
+    """Checks a reply for the shop type it is sent from.
+
+    Parameters
+    ----------
+    rules:
+        The rules to run; usually ``ComplianceFilter.load()``.
+    """
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+        self._by_shop: dict[str, tuple[tuple[Rule, ...], Prefilter]] = {}
+        for shop in SHOP_TYPES:
+            rules_here = tuple(r for r in self.rules if shop in r.shop_types)
+            self._by_shop[shop] = (rules_here, Prefilter([r.pattern for r in rules_here]))
+        self._masks = {r.id: r.mask for r in self.rules if r.mask is not None}
+
+    @classmethod
+    def load(
+        cls, extra: Iterable[str | Path] = (), *, disable: Iterable[str] = ()
+    ) -> ComplianceFilter:
+        """The bundled rules (or ``$QUICKPHRASE_RULES``) plus a shop's own.
+
+        ``extra``: rule files or directories of them, read after the bundled
+        ones; they may add rules and switch rules off (``disable:``).
+        ``disable``: rule ids or whole categories to switch off.
+        """
+        sources = [Path(os.environ.get("QUICKPHRASE_RULES", BUNDLED_RULES))]
+        sources += [Path(p) for p in extra]
+        rules: list[Rule] = []
+        off = set(disable)
+        for source in sources:
+            files = sorted(source.glob("*.yaml")) if source.is_dir() else [source]
+            if not files:
+                raise RuleError(f"{source}: no rule files (*.yaml)")
+            for path in files:
+                found = read_rules(path)
+                rules += found.rules
+                off |= found.disabled
+        ids = [r.id for r in rules]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise RuleError(f"duplicate rule ids: {', '.join(dupes)}")
+        known = set(ids) | set(CATEGORIES)
+        unknown = sorted(off - known)
+        if unknown:
+            raise RuleError(f"cannot disable unknown rules or categories: {', '.join(unknown)}")
+        return cls([r for r in rules if r.id not in off and r.category not in off])
+
+    def check(self, text: str, shop_type: str = "taobao") -> CheckResult:
+        """Violations in ``text`` sent from a ``shop_type`` shop, and its redacted form."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string, not {type(text).__name__}")
+        if not text.strip():
+            raise ValueError("text is empty")
+        if len(text) > MAX_CHECK_CHARS:
+            raise ValueError(f"text is longer than {MAX_CHECK_CHARS} characters")
+        shop = self._by_shop.get(shop_type)
+        if shop is None:
+            raise ValueError(f"unknown shop type {shop_type!r}; use {' or '.join(SHOP_TYPES)}")
+        rules, prefilter = shop
+        canonical = _canonical(text)
+        found = [
+            Violation(rule.id, rule.category, rule.severity, start, end, rule.message)
+            for rule in map(rules.__getitem__, prefilter.candidates(canonical))
+            for start, end in rule.find(canonical)
+        ]
+        if not found:
+            return CheckResult(text, "pass", (), text)
+        found.sort(key=lambda v: (v.start, v.end))
+        severities = {v.severity for v in found}
+        verdict = "block" if "block" in severities else "warn"
+        return CheckResult(text, verdict, tuple(found), self._redact(text, found))
+
+    def _redact(self, text: str, found: list[Violation]) -> str:
+        out, at = [], 0
+        for v in found:  # sorted by start; overlapping spans keep the first
+            mask = self._masks.get(v.rule)
+            if mask is None or v.start < at:
+                continue
+            out += [text[at : v.start], mask(text[v.start : v.end])]
+            at = v.end
+        out.append(text[at:])
+        return "".join(out)
+
+
+def read_rules(path: Path) -> RuleSet:
+    """Parse one rules file (schema: ``phrases/rules/README.md``)."""
+    try:
+        data = load_yaml(path)
+    except YamlError as exc:
+        raise RuleError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise RuleError(f"{path}: expected a mapping with 'category' and 'rules'")
+    disabled = data.get("disable", [])
+    if not isinstance(disabled, list) or not all(isinstance(d, str) for d in disabled):
+        raise RuleError(f"{path}:{line_of(data, 'disable')}: 'disable' must be a list of rule ids")
+    entries = data.get("rules", [])
+    if not isinstance(entries, list):
+        raise RuleError(f"{path}:{line_of(data, 'rules')}: 'rules' must be a list")
+    if entries and "category" not in data:
+        raise RuleError(f"{path}: rules need a 'category'")
+    return RuleSet([_parse_rule(e, data, path) for e in entries], set(disabled))
+
+
+def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
+    if not isinstance(entry, dict):
+        raise RuleError(f"{path}:{line_of(defaults, 'rules')}: each rule must be a mapping")
+    where = f"{path}:{line_of(entry)}"
+
+    def setting(key: str, default: Any = None) -> Any:
+        return entry.get(key, defaults.get(key, default))
+
+    unknown = set(entry) - {
+        LINES, "id", "pattern", "message", "severity", "shop_types", "negations", "hedges",
+        "validator", "mask", "description", "category", "negation_gap", "hedge_scope",
+        "extend_left",
+    }
+    if unknown:
+        raise RuleError(f"{where}: unknown fields {', '.join(sorted(unknown))}")
+    rule_id = entry.get("id")
+    if not isinstance(rule_id, str) or not rule_id:
+        raise RuleError(f"{where}: missing 'id'")
+    category = setting("category")
+    if category not in CATEGORIES:
+        raise RuleError(f"{where}: unknown category {category!r}; use {', '.join(CATEGORIES)}")
+    severity = setting("severity", "block")
+    if severity not in SEVERITIES:
+        raise RuleError(f"{where}: severity must be block or warn, not {severity!r}")
+    shop_types = setting("shop_types", list(SHOP_TYPES))
+    if not isinstance(shop_types, list) or not set(shop_types) <= set(SHOP_TYPES) or not shop_types:
+        raise RuleError(f"{where}: shop_types must list taobao and/or tmall")
+    pattern = entry.get("pattern")
+    if not isinstance(pattern, str) or not pattern:
+        raise RuleError(f"{where}: missing 'pattern'")
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE | re.VERBOSE)
+    except re.error as exc:
+        raise RuleError(f"{where}: invalid pattern: {exc}") from None
+    message = setting("message")
+    if not isinstance(message, str) or not message:
+        raise RuleError(f"{where}: missing 'message'")
+    gap = setting("negation_gap", DEFAULT_NEGATION_GAP)
+    if not isinstance(gap, int) or not 0 <= gap <= 20:
+        raise RuleError(f"{where}: negation_gap must be a whole number from 0 to 20")
+    scope = setting("hedge_scope", "clause")
+    if scope not in ("clause", "sentence"):
+        raise RuleError(f"{where}: hedge_scope must be clause or sentence, not {scope!r}")
+    extend_left = entry.get("extend_left", 0)
+    if not isinstance(extend_left, int) or not 0 <= extend_left <= 50:
+        raise RuleError(f"{where}: extend_left must be a whole number from 0 to 50")
+    validator, mask = setting("validator"), setting("mask")
+    if validator is not None and validator not in VALIDATORS:
+        raise RuleError(f"{where}: unknown validator {validator!r}; use {', '.join(VALIDATORS)}")
+    if mask is not None and mask not in MASKS:
+        raise RuleError(f"{where}: unknown mask {mask!r}; use {', '.join(MASKS)}")
+    return Rule(
+        id=rule_id,
+        category=category,
+        severity=severity,
+        pattern=compiled,
+        message=message,
+        shop_types=frozenset(shop_types),
+        negation=_negation_before(setting("negations"), gap, where),
+        negation_reach=gap + max((len(w) for w in setting("negations") or ()), default=0),
+        hedge=_words(setting("hedges"), where),
+        hedge_scope=_CLAUSE_END if scope == "clause" else _SENTENCE_END,
+        validator=VALIDATORS.get(validator) if validator else None,
+        mask=MASKS.get(mask) if mask else None,
+        extend_left=extend_left,
+    )

@@ -1,0 +1,99 @@
+"""Scoring the compliance filter against a labelled set of replies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .compliance import CATEGORIES, ComplianceFilter
+
+
+@dataclass(frozen=True)
+class LabelledReply:
+    text: str
+    shop_type: str
+    expected: str  # block | warn | pass
+    categories: tuple[str, ...]
+
+
+@dataclass
+class ComplianceReport:
+    """Recall per category (a risky reply counts as caught when the filter
+    names its category) and how often safe replies are blocked or warned."""
+
+    caught: dict[str, int] = field(default_factory=dict)
+    risky: dict[str, int] = field(default_factory=dict)
+    safe: int = 0
+    safe_blocked: int = 0
+    safe_warned: int = 0
+    misses: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def recall(self) -> dict[str, float]:
+        return {c: self.caught.get(c, 0) / n for c, n in sorted(self.risky.items())}
+
+    @property
+    def false_block_rate(self) -> float:
+        return self.safe_blocked / self.safe if self.safe else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recall": {c: round(r, 4) for c, r in self.recall.items()},
+            "risky": dict(sorted(self.risky.items())),
+            "safe": self.safe,
+            "false_block_rate": round(self.false_block_rate, 4),
+            "safe_warned": self.safe_warned,
+            "misses": self.misses,
+        }
+
+
+def read_labelled(path: Path) -> list[LabelledReply]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row: Mapping[str, Any] = json.loads(line)
+                rows.append(
+                    LabelledReply(
+                        row["text"], row["shop_type"], row["expected"], tuple(row["categories"])
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{number}: malformed row ({exc})") from None
+    return rows
+
+
+def score_compliance(
+    compliance: ComplianceFilter, rows: Iterable[LabelledReply]
+) -> ComplianceReport:
+    report = ComplianceReport()
+    for row in rows:
+        result = compliance.check(row.text, row.shop_type)
+        found = {v.category for v in result.violations}
+        for category in row.categories:
+            if category not in CATEGORIES:
+                raise ValueError(f"unknown category {category!r} in the labelled set")
+            report.risky[category] = report.risky.get(category, 0) + 1
+            if category in found:
+                report.caught[category] = report.caught.get(category, 0) + 1
+        if not row.categories:
+            report.safe += 1
+            report.safe_blocked += result.verdict == "block"
+            report.safe_warned += result.verdict == "warn"
+        missed = set(row.categories) - found
+        wrong = row.expected == "pass" and result.verdict != "pass"
+        if missed or wrong:
+            report.misses.append(
+                {
+                    "text": row.text,
+                    "shop_type": row.shop_type,
+                    "expected": sorted(row.categories),
+                    "found": sorted(found),
+                }
+            )
+    return report

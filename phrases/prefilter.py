@@ -1,0 +1,106 @@
+"""A literal prefilter for the compliance rules.
+
+Most replies break no rule, and running ~25 regular expressions over each
+one costs hundreds of microseconds. Every rule's pattern is parsed once into
+a set of literal strings of which any match must contain at least one (保证 or
+肯定 for "(?:保证|肯定)...到"); one Aho-Corasick pass (pyahocorasick) over
+the text then tells which rules can possibly match. A pattern with no such
+literals (a rule that can match anything) always runs.
+"""
+
+from __future__ import annotations
+
+import re
+import re._constants as sre  # the parser's opcodes; stable since Python 2
+import re._parser as sre_parse
+from collections.abc import Sequence
+from typing import Any
+
+import ahocorasick
+
+_MAX_CLASS = 16  # a character class larger than this is not a useful anchor
+
+
+def required_literals(pattern: str, flags: int = 0) -> frozenset[str] | None:
+    """Literals one of which every match of ``pattern`` contains (lowercased),
+    or None when no such set was found."""
+    try:
+        parsed = sre_parse.parse(pattern, flags)
+    except re.error:
+        return None
+    return _sequence(list(parsed))
+
+
+def _better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    """The more selective of two anchor sets: longer shortest literal, then fewer."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b, key=lambda s: (min(map(len, s)), -len(s)))
+
+
+def _sequence(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
+    best: frozenset[str] | None = None
+    run: list[str] = []
+    for op, av in items:
+        if op is sre.LITERAL:
+            run.append(chr(av).lower())
+            continue
+        if run:
+            best = _better(best, frozenset({"".join(run)}))
+            run = []
+        best = _better(best, _item(op, av))
+    if run:
+        best = _better(best, frozenset({"".join(run)}))
+    return best
+
+
+def _item(op: Any, av: Any) -> frozenset[str] | None:
+    if op is sre.BRANCH:
+        found: set[str] = set()
+        for alternative in av[1]:
+            literals = _sequence(list(alternative))
+            if literals is None:
+                return None
+            found |= literals
+        return frozenset(found)
+    if op is sre.SUBPATTERN:
+        return _sequence(list(av[-1]))
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)):
+        low, _, inner = av
+        return _sequence(list(inner)) if low >= 1 else None
+    if op is sre.IN:
+        if len(av) > _MAX_CLASS or any(o is not sre.LITERAL for o, _ in av):
+            return None
+        return frozenset(chr(c).lower() for _, c in av)
+    return None  # lookarounds, anchors, wildcards: no literal to require
+
+
+class Prefilter:
+    """Which of ``patterns`` can match a text, found in one pass."""
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        self._always: list[int] = []
+        table: dict[str, list[int]] = {}
+        for index, pattern in enumerate(patterns):
+            literals = required_literals(pattern.pattern, pattern.flags)
+            if not literals:
+                self._always.append(index)
+                continue
+            for literal in literals:
+                table.setdefault(literal, []).append(index)
+        self._automaton = ahocorasick.Automaton()
+        for literal, indices in table.items():
+            self._automaton.add_word(literal, tuple(indices))
+        if table:
+            self._automaton.make_automaton()
+        self._empty = not table
+
+    def candidates(self, text: str) -> set[int]:
+        """Indices of the patterns that may match ``text`` (lowercase it first)."""
+        found = set(self._always)
+        if not self._empty:
+            for _, indices in self._automaton.iter(text):
+                found.update(indices)
+        return found
