@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,4 +96,47 @@ def score_compliance(
                     "found": sorted(found),
                 }
             )
+    return report
+
+
+@dataclass
+class SuggestionReport:
+    """How often the suggested phrases answer what the buyer asked.
+
+    A message labelled ``other`` counts as answered when nothing is suggested;
+    any other message, when the first suggestion (or one of the first three)
+    is for one of its labelled intents.
+    """
+
+    messages: int = 0
+    top1: int = 0
+    top3: int = 0
+    abstained: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        n = max(1, self.messages)
+        return {
+            "messages": self.messages,
+            "top1_intent_rate": round(self.top1 / n, 4),
+            "top3_intent_rate": round(self.top3 / n, 4),
+            "no_suggestion": self.abstained,
+        }
+
+
+def score_suggestions(
+    suggested: Iterable[Sequence[str]], labels: Iterable[Sequence[str]]
+) -> SuggestionReport:
+    """``suggested``: the intents of each message's suggestions, in rank order;
+    ``labels``: each message's labelled intents."""
+    report = SuggestionReport()
+    for intents, wanted in zip(suggested, labels, strict=True):
+        report.messages += 1
+        report.abstained += not intents
+        if list(wanted) == ["other"]:
+            hit1 = hit3 = not intents
+        else:
+            hit1 = bool(intents) and intents[0] in wanted
+            hit3 = any(i in wanted for i in intents[:3])
+        report.top1 += hit1
+        report.top3 += hit3
     return report

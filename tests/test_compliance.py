@@ -1,0 +1,265 @@
+"""The compliance filter: what it blocks, what it lets through, and how it is configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quickphrase.phrases.compliance import (
+    CATEGORIES,
+    MAX_CHECK_CHARS,
+    ComplianceFilter,
+    RuleError,
+    _canonical,
+)
+from quickphrase.phrases.evaluation import read_labelled, score_compliance
+from quickphrase.phrases.prefilter import required_literals
+
+DATA = Path(__file__).parent / "data" / "compliance"
+BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
+
+
+@pytest.fixture(scope="module")
+def compliance() -> ComplianceFilter:
+    return ComplianceFilter.load()
+
+
+def categories(compliance: ComplianceFilter, text: str, shop: str = "taobao") -> set[str]:
+    return {v.category for v in compliance.check(text, shop).violations}
+
+
+# -- the labelled sets ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["dev", "test"])
+def test_tuning_sets_meet_the_targets(compliance: ComplianceFilter, name: str) -> None:
+    report = score_compliance(compliance, read_labelled(DATA / f"{name}.jsonl"))
+    for category in BLOCK_CATEGORIES:
+        assert report.recall[category] >= 0.97, (category, report.misses)
+    assert report.false_block_rate <= 0.01, report.misses
+
+
+def test_holdout_set_does_not_regress(compliance: ComplianceFilter) -> None:
+    """The held-out set was never used to write rules; these are the first-look
+    figures (benchmarks/results/suggest.json), kept as a floor, not a target."""
+    report = score_compliance(compliance, read_labelled(DATA / "holdout.jsonl"))
+    assert min(report.recall[c] for c in BLOCK_CATEGORIES) >= 0.47
+    assert report.false_block_rate <= 0.03
+
+
+def test_labelled_sets_are_large_enough_and_distinct() -> None:
+    texts: dict[str, set[tuple[str, str]]] = {}
+    for name in ("dev", "test", "holdout"):
+        rows = read_labelled(DATA / f"{name}.jsonl")
+        risky = [r for r in rows if r.categories]
+        safe = [r for r in rows if not r.categories]
+        assert len(risky) >= 80, name
+        assert len(safe) >= 80, name
+        for category in CATEGORIES:
+            assert sum(category in r.categories for r in rows) >= 12, (name, category)
+        texts[name] = {(r.text, r.shop_type) for r in rows}
+    assert not texts["holdout"] & (texts["dev"] | texts["test"])
+
+
+# -- behaviour the issue names -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["明天肯定能到", "保证后天到哦", "次日必达的亲", "晚一天赔您5块钱"],
+)
+def test_guaranteed_delivery_is_blocked(compliance: ComplianceFilter, text: str) -> None:
+    result = compliance.check(text)
+    assert result.verdict == "block"
+    assert {v.category for v in result.violations} == {"delivery_promise"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["一般1-3天到,具体以物流为准", "不能保证明天一定到哦", "正常情况下明天能到"],
+)
+def test_hedged_or_negated_delivery_passes(compliance: ComplianceFilter, text: str) -> None:
+    assert compliance.check(text).verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您尾号5678的手机收到短信了吗",
+        "是138****5678这个号码吗",
+        "订单号 3567890123456789012 已发货",
+    ],
+)
+def test_masked_numbers_and_order_numbers_are_not_personal_data(
+    compliance: ComplianceFilter, text: str
+) -> None:
+    assert compliance.check(text).verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("电话 138 1234 5678 对吗", "138 **** 5678"),
+        ("身份证110101199003074514", "110***********4514"),
+        ("邮箱 abc.d@qq.com", "a***@qq.com"),
+        ("寄到杭州市西湖区文三路90号", "杭州市西湖区****"),
+        ("收件人王芳", "收件人王*"),
+    ],
+)
+def test_personal_data_is_blocked_and_masked(
+    compliance: ComplianceFilter, text: str, masked: str
+) -> None:
+    result = compliance.check(text)
+    assert "pii_leak" in {v.category for v in result.violations}
+    assert masked in result.redacted
+
+
+def test_id_card_needs_a_valid_check_digit(compliance: ComplianceFilter) -> None:
+    assert categories(compliance, "号码110101199003074514") == {"pii_leak"}
+    assert categories(compliance, "号码110101199003074515") == set()
+
+
+def test_violation_offsets_point_at_the_original_text(compliance: ComplianceFilter) -> None:
+    text = "亲,請放心,明天肯定能到"  # traditional characters are checked too
+    (violation,) = compliance.check(text).violations
+    assert text[violation.start : violation.end] == "明天肯定能到"
+    assert violation.rule.startswith("delivery_promise.")
+    assert "违背承诺" in violation.message
+
+
+def test_mentioning_wechat_to_refuse_it_passes(compliance: ComplianceFilter) -> None:
+    assert categories(compliance, "加我微信聊") == {"off_platform"}
+    assert categories(compliance, "不支持微信支付哦,请在淘宝下单") == set()
+
+
+def test_asking_for_a_review_passes_but_paying_for_one_is_blocked(
+    compliance: ComplianceFilter,
+) -> None:
+    assert categories(compliance, "满意的话麻烦给个五星好评哦") == set()
+    assert categories(compliance, "五星好评截图给您返现5元") == {"review_cashback"}
+
+
+def test_invoice_refusal_only_blocks_in_tmall(compliance: ComplianceFilter) -> None:
+    text = "亲,我们不开发票的哦"
+    assert compliance.check(text, "tmall").verdict == "block"
+    assert compliance.check(text, "taobao").verdict == "pass"
+
+
+def test_extreme_claims_warn_but_do_not_block(compliance: ComplianceFilter) -> None:
+    result = compliance.check("这是全网最低价哦")
+    assert result.verdict == "warn"
+    assert [v.severity for v in result.violations] == ["warn"]
+
+
+def test_product_words_are_not_insults(compliance: ComplianceFilter) -> None:
+    assert compliance.check("这款滚筒洗衣机和神经酰胺面霜都有货").verdict == "pass"
+    assert categories(compliance, "爱买不买") == {"abusive"}
+
+
+def test_question_forms_are_not_negations(compliance: ComplianceFilter) -> None:
+    # "能不能" asks; it must not cancel the promise or the payment after it.
+    assert categories(compliance, "能不能把中评改一下,改完给您补偿10块") == {"review_cashback"}
+
+
+# -- bad input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shop", "error"),
+    [
+        ("", "taobao", ValueError),
+        ("   ", "taobao", ValueError),
+        ("亲" * (MAX_CHECK_CHARS + 1), "taobao", ValueError),
+        (42, "taobao", TypeError),
+        ("在的亲", "jd", ValueError),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    compliance: ComplianceFilter, text: object, shop: str, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        compliance.check(text, shop)  # type: ignore[arg-type]
+
+
+# -- a shop's own rules --------------------------------------------------------------
+
+
+def test_a_shop_can_add_rules_and_switch_rules_off(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text(
+        "disable: [extreme_claim, delivery_promise.compensation]\n"
+        "category: off_platform\n"
+        "message: 引导买家到站外联系\n"
+        "rules:\n"
+        "  - id: shop.douyin\n"
+        "    pattern: 抖音号\n",
+        encoding="utf-8",
+    )
+    shop = ComplianceFilter.load([tmp_path])
+    assert categories(shop, "搜我抖音号就行") == {"off_platform"}
+    assert shop.check("全网最低价").verdict == "pass"
+    assert shop.check("晚一天赔您5块").verdict == "pass"
+    assert ComplianceFilter.load(disable=["pii_leak"]).check("13812345678").verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("category: nope\nmessage: m\nrules:\n  - id: a\n    pattern: x\n", "unknown category"),
+        ("category: abusive\nmessage: m\nrules:\n  - id: a\n    pattern: '('\n", "invalid pattern"),
+        ("category: abusive\nmessage: m\nrules:\n  - pattern: x\n", "missing 'id'"),
+        ("category: abusive\nrules:\n  - id: a\n    pattern: x\n", "missing 'message'"),
+        (
+            "category: abusive\nmessage: m\nrules:\n  - id: a\n    pattern: x\n    mask: blur\n",
+            "unknown mask",
+        ),
+        ("category: [\n", "invalid YAML"),
+    ],
+)
+def test_broken_rule_files_name_the_file_and_problem(
+    tmp_path: Path, content: str, fragment: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(RuleError, match=fragment) as info:
+        ComplianceFilter.load([path])
+    assert "bad.yaml" in str(info.value)
+
+
+def test_duplicate_and_unknown_rule_ids_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dupe.yaml"
+    path.write_text(
+        "category: abusive\nmessage: m\nrules:\n  - id: abusive.insult\n    pattern: x\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleError, match="duplicate rule ids"):
+        ComplianceFilter.load([path])
+    with pytest.raises(RuleError, match="unknown rules"):
+        ComplianceFilter.load(disable=["no.such.rule"])
+
+
+# -- the literal prefilter ---------------------------------------------------------
+
+
+def test_required_literals_are_what_every_match_contains() -> None:
+    assert required_literals("(?:保证|肯定).{0,3}到") == {"保证", "肯定"}
+    assert required_literals("刷单|空包(?!装)") == {"刷单", "空包"}
+    assert required_literals("x?") is None  # can match without any literal
+    assert required_literals("[a-z]+@") == {"@"}
+
+
+def test_prefilter_never_changes_a_verdict(compliance: ComplianceFilter) -> None:
+    """Running every rule on every text gives exactly the filter's violations."""
+    rows = [r for name in ("dev", "test", "holdout") for r in read_labelled(DATA / f"{name}.jsonl")]
+    for row in rows:
+        canonical = _canonical(row.text)
+        brute = sorted(
+            (rule.id, start, end)
+            for rule in compliance.rules
+            if row.shop_type in rule.shop_types
+            for start, end in rule.find(canonical)
+        )
+        fast = sorted(
+            (v.rule, v.start, v.end) for v in compliance.check(row.text, row.shop_type).violations
+        )
+        assert fast == brute, row.text
