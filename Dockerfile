@@ -21,4 +21,4 @@ ENV PATH="/opt/venv/bin:$PATH"
 # jieba caches its dictionary under the temp dir; keep it writable for the user.
 ENV TMPDIR=/tmp
 ENTRYPOINT ["quickphrase"]
-CMD ["classify", "亲,能便宜点吗"]
+CMD ["suggest", "亲,能便宜点吗"]
