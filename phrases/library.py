@@ -90,7 +90,7 @@ class Phrase:
         def value(match: re.Match[str]) -> str:
             nonlocal missing
             found = values.get(match.group(1))
-            if found is None:
+            if found is None or not found.strip():  # a blank value fills nothing
                 missing = True
                 return ""
             return found

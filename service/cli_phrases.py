@@ -139,6 +139,30 @@ def export_phrases(
     typer.echo(f"wrote {len(entries)} phrases to {output} ({fmt})", err=True)
 
 
+def _library_code(code: str, taken: set[str]) -> str:
+    """A library code (2-8 lowercase letters, unique) for an imported one:
+    IMEs allow several phrases per code (搜狗 positions) and 千牛 any text."""
+    base = ("".join(ch for ch in code.lower() if "a" <= ch <= "z") or "imp")[:7]
+    base = base if len(base) >= 2 else base + "x"
+    if base not in taken:
+        return base
+    for suffix in "abcdefghijklmnopqrstuvwxyz":
+        if base + suffix not in taken:
+            return base + suffix
+    n = 0
+    while (candidate := f"{base[:4]}{_letters(n)}") in taken:
+        n += 1
+    return candidate
+
+
+def _letters(n: int) -> str:
+    out = ""
+    for _ in range(4):
+        n, r = divmod(n, 26)
+        out += chr(ord("a") + r)
+    return out
+
+
 @app.command("import")
 def import_phrases(
     source: Annotated[Path, typer.Argument(help="A 千牛, 搜狗, Rime or QQ拼音 phrase file.")],
@@ -147,6 +171,10 @@ def import_phrases(
     encoding: Annotated[
         str | None, typer.Option(help="Text encoding [default: detected].")
     ] = None,
+    shop_type: Annotated[
+        str | None,
+        typer.Option(help="The shop type the phrases are for [default: both taobao and tmall]."),
+    ] = None,
     model: ModelOption = None,
 ) -> None:
     """Turn an agent's phrase file into a library file. Intents are guessed with
@@ -154,6 +182,9 @@ def import_phrases(
     from quickphrase.model.classifier import OTHER, IntentClassifier
 
     fmt = _format(source, fmt)
+    if shop_type is not None and shop_type not in SHOP_TYPES:
+        raise fail(f"unknown shop type {shop_type!r}; use taobao or tmall", EXIT_BAD_INPUT)
+    shop_types = [shop_type] if shop_type else list(SHOP_TYPES)
     try:
         entries = read_phrase_file(source, fmt, encoding=encoding)
     except FormatError as exc:
@@ -171,22 +202,21 @@ def import_phrases(
         "# are never suggested until you set their intents.",
         "phrases:",
     ]
-    used_ids: set[str] = set()
+    used_codes: set[str] = set()
     for entry, guess in zip(entries, guesses, strict=True):
-        code = "".join(ch for ch in entry.code.lower() if "a" <= ch <= "z")[:8] or "imp"
-        pid = f"imported.{code}"
-        n = 2
-        while pid in used_ids:
-            pid, n = f"imported.{code}_{n}", n + 1
-        used_ids.add(pid)
+        code = _library_code(entry.code, used_codes)
+        used_codes.add(code)
+        pid = f"imported.{code}"  # unique because the code is
+        if code != entry.code:
+            lines.append(f"  # code {entry.code!r} in {source.name}")
         intent = guess.intent
         lines += [
             f"  - id: {pid}",
-            f"    code: {json.dumps(entry.code, ensure_ascii=False)}",
+            f"    code: {code}",
             f"    group: {json.dumps(entry.group or '导入', ensure_ascii=False)}",
             f"    intents: [{intent}]" + ("  # not suggested until set" if intent == OTHER else ""),
             f"    stage: {_STAGE_OF.get(intent, 'pre_sale')}",
-            "    shop_types: [taobao, tmall]",
+            f"    shop_types: [{', '.join(shop_types)}]",
             f"    text: {json.dumps(entry.text, ensure_ascii=False)}",
             "    tags: [imported]",
         ]
