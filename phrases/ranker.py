@@ -175,6 +175,7 @@ class Ranker:
         self.acceptance = acceptance or SmoothedAcceptance()
         self._defaults = library.defaults()
         self._similarity = _SimilarityIndex(library.phrases)
+        self._text_bigrams = {p.id: bigrams(normalize(p.text)) for p in library.phrases}
         self._by_intent: dict[tuple[str, str], list[_Candidate]] = {}
         for shop in SHOP_TYPES:
             for phrase in library.phrases:
@@ -191,7 +192,7 @@ class Ranker:
         text = phrase.fill(self._defaults)
         if text is not None and self.compliance.check(text, shop).blocked:
             return None  # lint reports it; never suggest it
-        return _Candidate(phrase, text, bigrams(normalize(phrase.text)))
+        return _Candidate(phrase, text, self._text_bigrams[phrase.id])
 
     def rank(
         self, prediction: Prediction, context: Context | None = None, k: int = DEFAULT_K
@@ -287,7 +288,7 @@ def _diverse(per_intent: Sequence[list[_Scored]], asked: int, k: int) -> list[_S
     for item in rest:
         if len(chosen) >= k - reserve:
             break
-        if item not in chosen:
+        if all(item is not c for c in chosen):
             take(item)
     for options in runner_up:
         for item in options:

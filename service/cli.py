@@ -17,7 +17,7 @@ import typer
 
 from quickphrase.model.artifact import ModelLoadError
 from quickphrase.model.classifier import MAX_CHARS, Prediction
-from quickphrase.phrases.compliance import CheckResult, ComplianceFilter, RuleError
+from quickphrase.phrases.compliance import CheckResult, RuleError
 from quickphrase.phrases.library import LibraryError
 from quickphrase.phrases.ranker import DEFAULT_K, MAX_K, Context
 
@@ -34,6 +34,7 @@ from .cli_common import (
     ShopTypeOption,
     check_text_argument,
     fail,
+    load_compliance,
     process_file,
 )
 
@@ -76,16 +77,14 @@ def load_engine(
         raise fail(f"the phrase library has errors:\n{exc}", EXIT_CONFIG) from None
 
 
-def load_compliance(rules: list[Path] | None, disable: list[str] | None) -> ComplianceFilter:
-    try:
-        return ComplianceFilter.load(rules or (), disable=disable or ())
-    except RuleError as exc:
-        raise fail(str(exc), EXIT_CONFIG) from None
-
-
-def _truncation_note(text: str) -> None:
-    if len(text) > MAX_CHARS:
-        typer.echo(f"note: text has {len(text)} characters; used the first {MAX_CHARS}", err=True)
+def _noting_truncation(texts: Sequence[str]) -> Sequence[str]:
+    """The texts, after a note on stderr for each one cut to its first MAX_CHARS."""
+    for text in texts:
+        if len(text) > MAX_CHARS:
+            typer.echo(
+                f"note: text has {len(text)} characters; used the first {MAX_CHARS}", err=True
+            )
+    return texts
 
 
 def _human_prediction(pred: Prediction) -> str:
@@ -125,18 +124,13 @@ def classify(
     check_text_argument(text, file)
     clf = cli_training.load_classifier(model)
     if text is not None:
-        _truncation_note(text)
-        pred = clf.predict(text)
+        pred = clf.predict(_noting_truncation([text])[0])
         typer.echo(_render(pred, as_json, _human_prediction))
         return
     assert file is not None
-
-    def handle(texts: Sequence[str]) -> list[Prediction]:
-        for t in texts:
-            _truncation_note(t)
-        return clf.predict_many(texts)
-
-    process_file(file, handle, _human_prediction, as_json)
+    process_file(
+        file, lambda texts: clf.predict_many(_noting_truncation(texts)), _human_prediction, as_json
+    )
 
 
 def _render(result: Any, as_json: bool, human: Any) -> str:
@@ -188,18 +182,13 @@ def suggest(
         engine.library.values(context.variables)
     except (TypeError, ValueError) as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
+    def handle(texts: Sequence[str]) -> list[SuggestResult]:
+        return list(engine.suggest_many(_noting_truncation(texts), context, k))
+
     if text is not None:
-        _truncation_note(text)
-        result = next(engine.suggest_many([text], context, k))
-        typer.echo(_render(result, as_json, _human_suggestions))
+        typer.echo(_render(handle([text])[0], as_json, _human_suggestions))
         return
     assert file is not None
-
-    def handle(texts: Sequence[str]) -> list[SuggestResult]:
-        for t in texts:
-            _truncation_note(t)
-        return list(engine.suggest_many(texts, context, k))
-
     process_file(file, handle, _human_suggestions, as_json)
 
 

@@ -11,6 +11,8 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 
+from quickphrase.phrases.compliance import ComplianceFilter, RuleError
+
 EXIT_BAD_INPUT = 2
 EXIT_CONFIG = 3  # a model, phrase library or rules file that cannot be used
 BATCH = 256
@@ -45,6 +47,13 @@ DisableRuleOption = Annotated[
 def fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def load_compliance(rules: list[Path] | None, disable: list[str] | None) -> ComplianceFilter:
+    try:
+        return ComplianceFilter.load(rules or (), disable=disable or ())
+    except RuleError as exc:
+        raise fail(str(exc), EXIT_CONFIG) from None
 
 
 def reason(exc: OSError) -> str:

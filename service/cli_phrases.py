@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import string
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from quickphrase.model.artifact import ModelLoadError, read_model_files, resolve_model_dir
-from quickphrase.phrases.compliance import ComplianceFilter, RuleError
 from quickphrase.phrases.formats import FORMATS, FormatError, QuickPhrase, guess_format
 from quickphrase.phrases.formats import read_phrases as read_phrase_file
 from quickphrase.phrases.formats import write_phrases as write_phrase_file
@@ -23,7 +24,9 @@ from .cli_common import (
     ModelOption,
     RulesOption,
     fail,
+    load_compliance,
 )
+from .cli_training import load_classifier
 
 app = typer.Typer(help="Lint, export and import the phrase library.", no_args_is_help=True)
 
@@ -77,10 +80,7 @@ def lint(
 ) -> None:
     """Check a library: schema, duplicate ids and codes, unknown intents and variables,
     and every phrase against the compliance rules for each shop type it declares."""
-    try:
-        compliance = ComplianceFilter.load(rules or (), disable=disable_rule or ())
-    except RuleError as exc:
-        raise fail(str(exc), EXIT_CONFIG) from None
+    compliance = load_compliance(rules, disable_rule)
     issues = lint_library(directory, intents=_labels(model), compliance=compliance)
     for issue in issues:
         typer.echo(str(issue))
@@ -144,23 +144,16 @@ def _library_code(code: str, taken: set[str]) -> str:
     IMEs allow several phrases per code (搜狗 positions) and 千牛 any text."""
     base = ("".join(ch for ch in code.lower() if "a" <= ch <= "z") or "imp")[:7]
     base = base if len(base) >= 2 else base + "x"
-    if base not in taken:
-        return base
-    for suffix in "abcdefghijklmnopqrstuvwxyz":
-        if base + suffix not in taken:
-            return base + suffix
-    n = 0
-    while (candidate := f"{base[:4]}{_letters(n)}") in taken:
-        n += 1
-    return candidate
-
-
-def _letters(n: int) -> str:
-    out = ""
-    for _ in range(4):
-        n, r = divmod(n, 26)
-        out += chr(ord("a") + r)
-    return out
+    letters = string.ascii_lowercase
+    candidates = itertools.chain(
+        [base],
+        (base + a for a in letters),
+        (base[:6] + a + b for a, b in itertools.product(letters, repeat=2)),
+    )
+    for candidate in candidates:
+        if candidate not in taken:
+            return candidate
+    raise fail(f"too many phrases share the code {code!r}", EXIT_BAD_INPUT)
 
 
 @app.command("import")
@@ -179,7 +172,7 @@ def import_phrases(
 ) -> None:
     """Turn an agent's phrase file into a library file. Intents are guessed with
     the classifier and marked for review; lint the result."""
-    from quickphrase.model.classifier import OTHER, IntentClassifier
+    from quickphrase.model.classifier import OTHER
 
     fmt = _format(source, fmt)
     if shop_type is not None and shop_type not in SHOP_TYPES:
@@ -191,10 +184,7 @@ def import_phrases(
         raise fail(str(exc), EXIT_BAD_INPUT) from None
     if out.exists():
         raise fail(f"{out} exists; choose a new file", EXIT_BAD_INPUT)
-    try:
-        clf = IntentClassifier(model)
-    except ModelLoadError as exc:
-        raise fail(str(exc), EXIT_CONFIG) from None
+    clf = load_classifier(model)
     guesses = clf.predict_many([e.text for e in entries])
     lines = [
         f"# Imported from {source.name} ({fmt}). Intents were guessed by the",
