@@ -23,7 +23,8 @@ class SmoothedAcceptance:
     Parameters
     ----------
     counts:
-        ``(phrase_id, intent) -> (accepted, shown)``.
+        ``(phrase_id, intent) -> (accepted, shown)``; ``accepted`` may be
+        fractional (an edited suggestion is half taken).
     prior:
         The rate assumed before any feedback.
     strength:
@@ -32,7 +33,7 @@ class SmoothedAcceptance:
 
     def __init__(
         self,
-        counts: Mapping[tuple[str, str], tuple[int, int]] | None = None,
+        counts: Mapping[tuple[str, str], tuple[float, int]] | None = None,
         *,
         prior: float = 0.3,
         strength: float = 10.0,
@@ -46,3 +47,8 @@ class SmoothedAcceptance:
     def acceptance(self, phrase_id: str, intent: str) -> float:
         accepted, shown = self._counts.get((phrase_id, intent), (0, 0))
         return (accepted + self.prior * self.strength) / (shown + self.strength)
+
+    def add(self, phrase_id: str, intent: str, accepted: float, shown: int) -> None:
+        """Count more observations of one phrase for one intent."""
+        old_accepted, old_shown = self._counts.get((phrase_id, intent), (0.0, 0))
+        self._counts[(phrase_id, intent)] = (old_accepted + accepted, old_shown + shown)

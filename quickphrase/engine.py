@@ -13,6 +13,7 @@ The CLI, the HTTP sidecar, the batch scorer and the hotkey plugin hold one
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import Any
 from .model.classifier import IntentClassifier, Prediction
 from .phrases.compliance import CheckResult, ComplianceFilter
 from .phrases.feedback import AcceptanceModel
-from .phrases.library import PhraseLibrary, load_library
+from .phrases.library import Issue, LibraryError, PhraseLibrary, load_library
+from .phrases.lint import lint_library
 from .phrases.ranker import DEFAULT_K, Context, Ranker, Suggestion
 
 
@@ -66,9 +68,29 @@ class Engine:
         acceptance: AcceptanceModel | None = None,
     ) -> None:
         self.classifier = IntentClassifier(model_dir)
+        self._sources = (phrases_dir, tuple(rules), tuple(disable_rules))
         self.compliance = ComplianceFilter.load(rules, disable=disable_rules)
         self.library: PhraseLibrary = load_library(phrases_dir, intents=self.classifier.labels)
         self.ranker = Ranker(self.library, self.compliance, acceptance=acceptance)
+
+    def reload(self) -> tuple[Engine, list[Issue]]:
+        """A new engine over the same model with the phrase library and rules
+        read again, and the library's lint warnings.
+
+        Raises ``LibraryError`` with every lint error (a phrase the rules block
+        is one) and ``RuleError`` for a broken rules file; ``self`` is untouched.
+        """
+        phrases_dir, rules, disable = self._sources
+        compliance = ComplianceFilter.load(rules, disable=disable)
+        issues = lint_library(phrases_dir, intents=self.classifier.labels, compliance=compliance)
+        errors = [i for i in issues if i.severity == "error"]
+        if errors:
+            raise LibraryError(errors)
+        fresh = copy.copy(self)
+        fresh.compliance = compliance
+        fresh.library = load_library(phrases_dir, intents=self.classifier.labels)
+        fresh.ranker = Ranker(fresh.library, compliance, acceptance=self.ranker.acceptance)
+        return fresh, issues
 
     def classify(self, text: str) -> Prediction:
         return self.classifier.predict(text)

@@ -21,7 +21,7 @@ from quickphrase.phrases.compliance import CheckResult, RuleError
 from quickphrase.phrases.library import LibraryError
 from quickphrase.phrases.ranker import DEFAULT_K, MAX_K, Context
 
-from . import cli_phrases, cli_training
+from . import cli_phrases, cli_serve, cli_training
 from .cli_common import (
     EXIT_BAD_INPUT,
     EXIT_CONFIG,
@@ -49,13 +49,14 @@ app = typer.Typer(
 )
 app.command()(cli_training.train)
 app.command()(cli_training.evaluate)
+app.command()(cli_serve.serve)
 app.add_typer(cli_phrases.app, name="phrases")
 
 PhrasesOption = Annotated[
     Path | None,
     typer.Option(
         "--phrases",
-        help="Phrase library directory [default: $QUICKPHRASE_PHRASES, else the bundled one].",
+        help="Phrase library directory (default: $QUICKPHRASE_PHRASES, else the bundled one).",
         show_default=False,
     ),
 ]
@@ -182,6 +183,7 @@ def suggest(
         engine.library.values(context.variables)
     except (TypeError, ValueError) as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
+
     def handle(texts: Sequence[str]) -> list[SuggestResult]:
         return list(engine.suggest_many(_noting_truncation(texts), context, k))
 

@@ -22,7 +22,7 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         help="Model directory written by 'quickphrase train' "
-        "[default: $QUICKPHRASE_MODEL, else the bundled model].",
+        "(default: $QUICKPHRASE_MODEL, else the bundled model).",
         show_default=False,
     ),
 ]
@@ -79,9 +79,7 @@ class LineError(Exception):
 Handler = Callable[[Sequence[str]], Sequence[Any]]  # results or LineError, in order
 
 
-def process_file(
-    file: Path, handle: Handler, render: Callable[[Any], str], as_json: bool
-) -> None:
+def process_file(file: Path, handle: Handler, render: Callable[[Any], str], as_json: bool) -> None:
     """Run ``handle`` over the lines of ``file`` (or stdin), writing one result
     per line in input order; exit 2 at the end if any line was rejected."""
     if str(file) == "-":

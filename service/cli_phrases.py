@@ -46,7 +46,7 @@ FormatOption = Annotated[
     str | None,
     typer.Option(
         "--format",
-        help=f"One of: {', '.join(FORMATS)} [default: from the file name (.csv, .xlsx)].",
+        help=f"One of: {', '.join(FORMATS)} (default: from the file name (.csv, .xlsx)).",
         show_default=False,
     ),
 ]
@@ -72,7 +72,7 @@ def _format(path: Path, fmt: str | None) -> str:
 def lint(
     directory: Annotated[
         Path | None,
-        typer.Argument(help="Library directory [default: the bundled one].", show_default=False),
+        typer.Argument(help="Library directory (default: the bundled one).", show_default=False),
     ] = None,
     rules: RulesOption = None,
     disable_rule: DisableRuleOption = None,
@@ -96,13 +96,13 @@ def export_phrases(
     output: Annotated[Path, typer.Argument(help="File to write.")],
     fmt: FormatOption = None,
     phrases: Annotated[
-        Path | None, typer.Option("--phrases", help="Library directory [default: bundled].")
+        Path | None, typer.Option("--phrases", help="Library directory (default: bundled).")
     ] = None,
     shop_type: Annotated[
         str | None, typer.Option(help="Only phrases for this shop type (taobao or tmall).")
     ] = None,
     encoding: Annotated[
-        str | None, typer.Option(help="Text encoding [default: the format's own].")
+        str | None, typer.Option(help="Text encoding (default: the format's own).")
     ] = None,
 ) -> None:
     """Write the library as a 千牛, 搜狗, Rime or QQ拼音 phrase file, variables filled
@@ -161,12 +161,10 @@ def import_phrases(
     source: Annotated[Path, typer.Argument(help="A 千牛, 搜狗, Rime or QQ拼音 phrase file.")],
     out: Annotated[Path, typer.Option("--out", help="YAML phrase file to write.")],
     fmt: FormatOption = None,
-    encoding: Annotated[
-        str | None, typer.Option(help="Text encoding [default: detected].")
-    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected).")] = None,
     shop_type: Annotated[
         str | None,
-        typer.Option(help="The shop type the phrases are for [default: both taobao and tmall]."),
+        typer.Option(help="The shop type the phrases are for (default: both taobao and tmall)."),
     ] = None,
     model: ModelOption = None,
 ) -> None:

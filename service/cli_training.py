@@ -28,8 +28,8 @@ def train(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Where to write the model [default: the bundled model; "
-            "./quickphrase-model with --data].",
+            help="Where to write the model (default: the bundled model; "
+            "./quickphrase-model with --data).",
             show_default=False,
         ),
     ] = None,
