@@ -1,5 +1,8 @@
-# quickphrase: model, phrase library and dictionaries are baked into the image.
+# quickphrase sidecar: model, phrase library and dictionaries are baked into the image.
 # Install steps are the README's: a virtual environment and `pip install .`.
+#   docker build -t quickphrase .
+#   docker run -p 8000:8000 -e QUICKPHRASE_API_KEY=change-me -v qp-data:/data quickphrase
+# Off loopback the sidecar refuses to start without an API key.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,9 +19,17 @@ COPY phrases ./phrases
 COPY service ./service
 RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install -q .
 
+RUN mkdir /data && chown quickphrase /data
+VOLUME /data
+
 USER quickphrase
-ENV PATH="/opt/venv/bin:$PATH"
+ENV PATH="/opt/venv/bin:$PATH" \
+    QUICKPHRASE_DB=/data/feedback.sqlite3 \
+    QUICKPHRASE_PORT=8000
 # jieba caches its dictionary under the temp dir; keep it writable for the user.
 ENV TMPDIR=/tmp
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 ENTRYPOINT ["quickphrase"]
-CMD ["suggest", "亲,能便宜点吗"]
+CMD ["serve", "--host", "0.0.0.0"]

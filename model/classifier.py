@@ -26,6 +26,7 @@ from .segment import Segmented, Segmenter
 OTHER = "other"
 MAX_CHARS = 2000
 RANKED = 3  # runner-up labels kept on each Prediction for the ranker
+SMALL_ROWS = 16  # up to this many rows, ranking labels in Python is faster
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,23 @@ class Prediction:
         if self.truncated:
             out["truncated"] = True
         return out
+
+
+def _top_labels(probs: np.ndarray) -> tuple[list[list[int]], list[list[float]]]:
+    """The RANKED best label ids of each row and their probabilities, best first.
+
+    Per-message logic then works on Python numbers, much cheaper than numpy
+    scalars; for a few rows plain Python also beats numpy's per-call overhead.
+    """
+    if len(probs) > SMALL_ROWS:
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :RANKED]
+        return order.tolist(), np.take_along_axis(probs, order, axis=1).tolist()
+    top, top_p = [], []
+    for row in probs.tolist():
+        best = sorted(range(len(row)), key=row.__getitem__, reverse=True)[:RANKED]
+        top.append(best)
+        top_p.append([row[i] for i in best])
+    return top, top_p
 
 
 class IntentClassifier:
@@ -198,11 +216,7 @@ class IntentClassifier:
         segmented = [self._segment(t) for t in texts]
         feeds = self._featurizer.transform_messages([seg.clauses for seg in segmented])
         probs = self._session.run(["probabilities"], feeds)[0]
-        # One sort for the whole batch; per-message logic then works on
-        # Python numbers, which is much cheaper than numpy scalars.
-        order = np.argsort(-probs, axis=1)[:, :RANKED]
-        top = order.tolist()
-        top_p = np.take_along_axis(probs, order, axis=1).tolist()
+        top, top_p = _top_labels(probs)
         best = [t[0] for t in top]
         best_p = [p[0] for p in top_p]
         p_other = probs[:, self._other].tolist() if self._other >= 0 else [0.0] * len(best)

@@ -81,6 +81,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(probes)
     errors.install(app)
     _document_security(app)
+    # Added innermost first: metrics see every answer, 500s and 413s included.
+    app.add_middleware(errors.CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics, log_requests=settings.access_log)
     return app

@@ -102,6 +102,9 @@ def _summary(error: dict[str, Any]) -> str:
 
 
 def _http(request: Request, exc: HTTPException) -> JSONResponse:
+    if exc.status_code == 400:
+        # FastAPI's own answer to a body it cannot decode (not UTF-8, nested too deep).
+        return _json(400, "invalid_json", "the body is not valid UTF-8 JSON")
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return _json(exc.status_code, code, message, headers=exc.headers)
@@ -111,10 +114,35 @@ def _api(request: Request, exc: ApiError) -> JSONResponse:
     return _json(exc.status, exc.error, exc.message, exc.details)
 
 
-def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # The message may quote buyer text: log where it failed, not what it said.
-    log.error("unexpected error", extra={"path": request.url.path, "at": where_it_failed(exc)})
-    return _json(500, "internal_error", "the sidecar failed on this request; see its log")
+class CatchAllMiddleware:
+    """Turns an unexpected exception into a JSON 500 and stops it there.
+
+    Starlette's own last-resort handler re-raises to the server, which logs
+    the exception with its message, and a message can quote buyer text; this
+    logs the type and code location instead.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_and_note(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except Exception as exc:
+            log.error("unexpected error", extra={"path": scope["path"], "at": where_it_failed(exc)})
+            if not started:
+                response = _json(500, "internal_error", "the sidecar failed on this request")
+                await response(scope, receive, send)
 
 
 def _json(
@@ -131,4 +159,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected)

@@ -77,6 +77,7 @@ class MetricsMiddleware:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labels() is slow
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -96,8 +97,15 @@ class MetricsMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(elapsed)
+            key = (route, scope["method"], status)
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (
+                    self.metrics.requests.labels(route, key[1], str(status)),
+                    self.metrics.latency.labels(route),
+                )
+            children[0].inc()
+            children[1].observe(elapsed)
             if self.log_requests:
                 access_log.info(
                     "request",

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
@@ -37,14 +37,14 @@ from .schemas import (
     SuggestResponse,
     error_body,
 )
-from .state import State, require_admin, require_client
+from .state import AdminState, ClientState, State
 from .store import FeedbackEvent, Served, StoreError, UnknownSuggestionError
 
 FEEDBACK_TIMEOUT = 30.0
 POSITIONS = [str(n) for n in range(MAX_K + 1)]
 
-api = APIRouter(prefix="/v1", dependencies=[Depends(require_client)])
-admin = APIRouter(prefix="/v1/admin", dependencies=[Depends(require_admin)], tags=["admin"])
+api = APIRouter(prefix="/v1")  # routes take ClientState: the key is checked off loopback
+admin = APIRouter(prefix="/v1/admin", tags=["admin"])  # routes take AdminState
 probes = APIRouter(tags=["probes"])
 
 CLIENT_ERRORS = responses(400, 401, 413, 415, 422)
@@ -62,7 +62,7 @@ def json_response(content: dict[str, Any]) -> Response:
 
 
 @api.post("/suggest", response_model=SuggestResponse, responses=CLIENT_ERRORS, tags=["replies"])
-async def suggest(body: SuggestRequest, state: State) -> Response:
+async def suggest(body: SuggestRequest, state: ClientState) -> Response:
     """What the buyer wants and up to k compliant quick phrases, best first."""
     engine = state.engine
     try:
@@ -117,7 +117,7 @@ async def suggest(body: SuggestRequest, state: State) -> Response:
 
 
 @api.post("/check", response_model=CheckResponse, responses=CLIENT_ERRORS, tags=["replies"])
-async def check(body: CheckRequest, state: State) -> Response:
+async def check(body: CheckRequest, state: ClientState) -> Response:
     """The compliance verdict on a draft reply, each violation's span, and the
     text with personal data masked."""
     result = state.engine.check(body.text, body.shop_type)
@@ -139,7 +139,7 @@ async def classify(
             examples=[{"messages": ["在吗", "包邮吗"]}],
         ),
     ],
-    state: State,
+    state: ClientState,
 ) -> Response:
     """Intents for a list of messages, in order."""
     messages = body.messages if isinstance(body, ClassifyRequest) else body
@@ -163,7 +163,7 @@ async def classify(
     responses=responses(400, 401, 404, 413, 415, 422, 503),
     tags=["feedback"],
 )
-async def feedback(body: FeedbackRequest, state: State) -> FeedbackResponse:
+async def feedback(body: FeedbackRequest, state: ClientState) -> FeedbackResponse:
     """Record what the agent did with a suggestion. A 2xx answer means the
     event is on disk; acceptance rates then shape the ranking."""
     engine = state.engine
@@ -173,8 +173,12 @@ async def feedback(body: FeedbackRequest, state: State) -> FeedbackResponse:
         if phrase is None:
             raise ApiError(404, "not_found", f"no phrase {body.phrase_id!r} in the library")
         intent = intent or phrase.intents[0]
-        if intent not in engine.classifier.labels:
-            raise ApiError(422, "validation_error", f"intent: unknown intent {intent!r}")
+        if intent not in phrase.intents:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"intent: phrase {phrase.id!r} answers {', '.join(phrase.intents)}, not {intent!r}",
+            )
     final_text = None
     if body.final_text is not None:
         final_text = engine.check(body.final_text).redacted  # personal data never stored
@@ -210,7 +214,7 @@ async def feedback(body: FeedbackRequest, state: State) -> FeedbackResponse:
     "/phrases", response_model=PhrasesResponse, responses=responses(401, 422), tags=["library"]
 )
 def phrases(
-    state: State,
+    state: ClientState,
     intent: Annotated[str | None, Query(max_length=64)] = None,
     stage: Stage | None = None,
     code: Annotated[str | None, Query(max_length=64, description="快捷编码 prefix")] = None,
@@ -242,25 +246,31 @@ def phrases(
     return {"count": len(found), "phrases": found}
 
 
-@api.get("/stats", response_model=StatsResponse, responses=responses(401, 422), tags=["feedback"])
-def stats(
-    state: State,
+@api.get(
+    "/stats", response_model=StatsResponse, responses=responses(401, 422, 503), tags=["feedback"]
+)
+async def stats(
+    state: ClientState,
     since: Annotated[
         datetime | None, Query(description="Only events from this time on (ISO 8601).")
     ] = None,
 ) -> dict:
     """Suggestions served, acceptance by position and by phrase, blocks by category."""
-    if since is not None and since.tzinfo is None:
-        since = since.astimezone()  # a naive time is the sidecar's local time
     try:
-        out = state.store.stats(since.timestamp() if since else None)
-    except (StoreError, OverflowError, OSError, ValueError) as exc:
-        raise ApiError(422, "validation_error", f"since: {exc}") from None
+        if since is not None and since.tzinfo is None:
+            since = since.astimezone()  # a naive time is the sidecar's local time
+        start = since.timestamp() if since else None
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ApiError(422, "validation_error", f"since: not a usable time ({exc})") from None
+    try:
+        out = await run_in_threadpool(state.store.stats, start)
+    except StoreError as exc:
+        raise ApiError(503, "store_unavailable", str(exc)) from None
     return {"since": since.isoformat() if since else None, **out}
 
 
 @admin.post("/reload", response_model=ReloadResponse, responses=responses(401, 403, 422, 503))
-async def reload(state: State) -> ReloadResponse:
+async def reload(state: AdminState) -> ReloadResponse:
     """Re-read the phrase library and rules. An invalid library is refused
     with its lint errors and the one loaded keeps serving."""
     try:
@@ -313,11 +323,10 @@ async def readyz(state: State) -> Ready | JSONResponse:
 
 @probes.get(
     "/metrics",
-    dependencies=[Depends(require_client)],
     response_class=PlainTextResponse,
     responses=responses(401),
 )
-def metrics(state: State) -> Response:
+def metrics(state: ClientState) -> Response:
     """Prometheus text format: requests and latency by route, intents, blocks."""
     content, media_type = state.metrics.render()
     return Response(content, media_type=media_type)

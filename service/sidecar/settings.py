@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 MAX_BODY_BYTES = 1 << 20
+_PATH_KEYS = frozenset({"db", "model", "phrases", "rules"})
 
 
 def default_db_path() -> Path:
@@ -129,4 +130,14 @@ class _ConfigFile(PydanticBaseSettingsSource):
             raise ConfigError(f"{self.path}: not valid {self.path.suffix[1:]}: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{self.path}: expected a table of settings")
-        return {k.replace("-", "_"): v for k, v in data.items()}
+        settings = {k.replace("-", "_"): v for k, v in data.items()}
+        # Paths in a config file are relative to the file, not to where serve runs.
+        for key in _PATH_KEYS & settings.keys():
+            value = settings[key]
+            if isinstance(value, str):
+                settings[key] = str(self.path.parent / value)
+            elif isinstance(value, list):
+                settings[key] = [
+                    str(self.path.parent / v) if isinstance(v, str) else v for v in value
+                ]
+        return settings

@@ -79,7 +79,7 @@ async def get_state(request: Request) -> ServiceState:
     return request.app.state.service
 
 
-State = Annotated[ServiceState, Depends(get_state)]
+State = Annotated[ServiceState, Depends(get_state)]  # open routes: probes
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -108,16 +108,24 @@ def _check(state: ServiceState, presented: str | None) -> None:
         )
 
 
-# Plain request dependencies rather than FastAPI's security classes: each
-# dependency costs tens of microseconds per request, and the key is either an
-# X-API-Key header or a bearer token. ``app.openapi_with_security`` documents it.
-async def require_client(request: Request) -> None:
-    """Off loopback every client needs the key; on loopback none does."""
+# One dependency per route gives the state and checks the key: every
+# dependency costs tens of microseconds per request, so the key is read from
+# the headers here rather than through FastAPI's security classes (the
+# OpenAPI schema documents it, see ``app._document_security``).
+async def client_state(request: Request) -> ServiceState:
+    """The state, for a client allowed in: off loopback it needs the key."""
     state: ServiceState = request.app.state.service
     if not state.settings.loopback:
         _check(state, _presented(request))
+    return state
 
 
-async def require_admin(request: Request) -> None:
-    """Admin routes need the key wherever the sidecar listens."""
-    _check(request.app.state.service, _presented(request))
+async def admin_state(request: Request) -> ServiceState:
+    """The state, for an admin: the key is needed wherever the sidecar listens."""
+    state: ServiceState = request.app.state.service
+    _check(state, _presented(request))
+    return state
+
+
+ClientState = Annotated[ServiceState, Depends(client_state)]
+AdminState = Annotated[ServiceState, Depends(admin_state)]

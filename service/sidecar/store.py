@@ -158,7 +158,7 @@ class FeedbackStore:
         self,
         path: str | Path,
         *,
-        flush_seconds: float = 0.05,
+        flush_seconds: float = 0.2,
         prior: float = 0.3,
         strength: float = 10.0,
     ) -> None:
@@ -166,6 +166,7 @@ class FeedbackStore:
         self.flush_seconds = flush_seconds
         self._prior, self._strength = prior, strength
         self._conn = connect(self.path)  # the writer thread's
+        self._durable = True  # connect() sets synchronous=FULL
         self._reader = connect(self.path)  # WAL: reads never wait for the writer
         self._read_lock = threading.Lock()
         self._rates = SmoothedAcceptance(self._read_counts(), prior=prior, strength=strength)
@@ -260,38 +261,52 @@ class FeedbackStore:
     # --- the writer thread ---------------------------------------------------
 
     def _write_loop(self) -> None:
-        last_commit = 0.0
         stopping = False
         while not stopping:
-            item = self._queue.get()
-            batch = []
-            urgent = False
-            while True:
+            batch = [first] if (first := self._queue.get()) is not None else []
+            stopping = first is None
+            # Statistics wait up to flush_seconds to share one commit; feedback
+            # (an item with a future) is committed as soon as it arrives.
+            deadline = time.monotonic() + self.flush_seconds
+            while not stopping and batch[-1][2] is None:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
                 if item is None:
                     stopping = True
                 else:
                     batch.append(item)
-                    urgent = urgent or item[2] is not None
-                if stopping:
-                    break
-                if not urgent:
-                    # Statistics alone wait a little to share one commit.
-                    wait = last_commit + self.flush_seconds - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
+            while not stopping:  # whatever else is already waiting goes in too
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if item is None:
+                    stopping = True
+                else:
+                    batch.append(item)
             if batch:
-                self._commit(batch)
-                last_commit = time.monotonic()
+                try:
+                    self._commit(batch)
+                except Exception as exc:  # the writer must outlive any one batch
+                    log.error("store batch failed", extra={"error": type(exc).__name__})
+                    for _, _, done in batch:
+                        if done is not None and not done.done():
+                            done.set_exception(StoreError(f"{self.path}: write failed"))
 
     def _commit(self, batch: list[tuple[str, Any, Future[Any] | None]]) -> None:
         results: list[tuple[Future[Any], Any]] = []
         deltas: Deltas = {}
         conn = self._conn
+        durable = any(done is not None for _, _, done in batch)
         try:
+            if durable != self._durable:
+                # FULL syncs the log on commit: acknowledged feedback survives a
+                # power cut too. Statistics alone only need to survive a crash
+                # of the process, which WAL gives without a sync.
+                conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._durable = durable
             conn.execute("BEGIN IMMEDIATE")
             for kind, payload, done in batch:
                 if kind == "suggest":
@@ -404,7 +419,12 @@ class FeedbackStore:
             ),
         )
         duplicate = cursor.rowcount == 0
-        counted = counted and not duplicate
+        if duplicate:  # answer with what was stored under this event id
+            phrase_id, intent, position = conn.execute(
+                "SELECT phrase_id, intent, position FROM feedback WHERE event_id = ?",
+                (event.event_id,),
+            ).fetchone()
+            return Recorded(phrase_id, intent, position, duplicate=True, counted=False)
         if counted:
             accepted, shown = deltas.get((phrase_id, intent), (0.0, 0))
             # A phrase picked without being suggested was "shown" by the agent's own choice.
@@ -412,7 +432,7 @@ class FeedbackStore:
                 accepted + ACTION_CREDIT[event.action],
                 shown + (event.suggestion_id is None),
             )
-        return Recorded(phrase_id, intent, position, duplicate, counted)
+        return Recorded(phrase_id, intent, position, duplicate=False, counted=counted)
 
     # --- reads -----------------------------------------------------------------
 
