@@ -13,7 +13,6 @@ agent lines in batch scoring.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -256,13 +255,13 @@ class ComplianceFilter:
     def load(
         cls, extra: Iterable[str | Path] = (), *, disable: Iterable[str] = ()
     ) -> ComplianceFilter:
-        """The bundled rules (or ``$QUICKPHRASE_RULES``) plus a shop's own.
+        """The bundled rules plus a shop's own.
 
         ``extra``: rule files or directories of them, read after the bundled
         ones; they may add rules and switch rules off (``disable:``).
         ``disable``: rule ids or whole categories to switch off.
         """
-        sources = [Path(os.environ.get("QUICKPHRASE_RULES", BUNDLED_RULES))]
+        sources = [BUNDLED_RULES]
         sources += [Path(p) for p in extra]
         rules: list[Rule] = []
         off = set(disable)

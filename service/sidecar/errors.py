@@ -71,7 +71,7 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
             "send the body as JSON with the header Content-Type: application/json",
             details,
         )
-    if kinds & _TOO_LONG:
+    if any(e.get("type") in _TOO_LONG and e.get("loc", ("",))[0] == "body" for e in errors):
         return _json(413, "too_large", "; ".join(_summary(e) for e in errors), details)
     return _json(422, "validation_error", "; ".join(_summary(e) for e in errors), details)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 
 import uvicorn
@@ -14,6 +15,10 @@ from .state import StartupError, load_engine
 from .store import FeedbackStore, StoreError
 
 FACTORY = "quickphrase.service.sidecar.app:app_from_environment"
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def check_exposure(settings: Settings) -> None:
@@ -36,6 +41,9 @@ def run(settings: Settings) -> None:
         "server_header": False,
         "timeout_graceful_shutdown": 10,
     }
+    # uvicorn stops gracefully on SIGTERM, then re-raises it to the handler it
+    # found: with this one the process exits 0 instead of dying by the signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     if settings.workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
