@@ -200,9 +200,10 @@ def wait_ready(url: str, timeout: float, process: subprocess.Popen | None = None
     raise SystemExit(f"{url} was not ready within {timeout:.0f} s")
 
 
-def start_server(port: int, db: Path) -> subprocess.Popen:
+def start_server(port: int, db: Path, workers: int) -> subprocess.Popen:
     exe = Path(sys.executable).with_name("quickphrase")
     cmd = [str(exe), "serve", "--port", str(port), "--db", str(db), "--log-level", "warning"]
+    cmd += ["--workers", str(workers)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -217,6 +218,8 @@ def main() -> None:
     parser.add_argument("--url", help="a running sidecar on loopback (default: start one)")
     parser.add_argument("--api-key", default=os.environ.get("QUICKPHRASE_API_KEY"))
     parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes to start")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to save the results")
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--step-seconds", type=float, default=8.0)
     parser.add_argument("--quick", action="store_true", help="short steps, for a smoke run")
@@ -237,13 +240,17 @@ def main() -> None:
     else:
         host, port = "127.0.0.1", free_port()
         url = f"http://{host}:{port}"
-        process = start_server(port, Path(tmp.name) / "feedback.sqlite3")
+        process = start_server(port, Path(tmp.name) / "feedback.sqlite3", args.workers)
         cold_start = wait_ready(url, 30, process)
         print(f"cold start to ready: {cold_start:.2f} s")
     bodies = suggest_bodies(10_000)
     suggest = build_requests(host, "/v1/suggest", bodies, args.api_key)
     health = build_requests(host, "/healthz", None, args.api_key)
-    results: dict[str, object] = {"cold_start_s": cold_start, "connections": CONNECTIONS}
+    results: dict[str, object] = {
+        "workers": None if args.url else args.workers,
+        "cold_start_s": cold_start,
+        "connections": CONNECTIONS,
+    }
     try:
         results.update(asyncio.run(measure(host, port, suggest, health, process, args)))
     finally:
@@ -256,8 +263,8 @@ def main() -> None:
         tmp.cleanup()
     print(json.dumps(results, indent=2))
     if not args.no_save:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        args.out.parent.mkdir(exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 async def measure(
@@ -288,7 +295,7 @@ async def measure(
 
     samples: list[tuple[float, int]] = []
     stop = asyncio.Event()
-    sampler = sample_rss(process.pid, stop, samples) if process else None
+    sampler = sample_rss(process.pid, stop, samples) if process else None  # the main process
     sustained = await open_loop(host, port, suggest, args.rate, args.duration)
     stop.set()
     if sampler:
