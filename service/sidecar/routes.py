@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -50,8 +49,11 @@ probes = APIRouter(tags=["probes"])
 CLIENT_ERRORS = responses(400, 401, 413, 415, 422)
 
 
-def _intent_scores(scores: Iterable[Any]) -> list[dict[str, Any]]:
-    return [{"intent": i.intent, "score": round(i.score, 4)} for i in scores]
+def _without_text(out: dict[str, Any]) -> dict[str, Any]:
+    """An engine result's ``to_dict()`` without the text it was given: the
+    client has it, and the answer should not carry personal data twice."""
+    del out["text"]
+    return out
 
 
 def json_response(content: dict[str, Any]) -> Response:
@@ -65,10 +67,11 @@ def json_response(content: dict[str, Any]) -> Response:
 async def suggest(body: SuggestRequest, state: ClientState) -> Response:
     """What the buyer wants and up to k compliant quick phrases, best first."""
     engine = state.engine
-    try:
-        engine.library.values(body.variables)
-    except ValueError as exc:
-        raise ApiError(422, "validation_error", f"variables: {exc}") from None
+    if body.variables:  # the ranker would raise the same ValueError, less precisely placed
+        try:
+            engine.library.values(body.variables)
+        except ValueError as exc:
+            raise ApiError(422, "validation_error", f"variables: {exc}") from None
     result = engine.suggest(
         body.text,
         shop_type=body.shop_type,
@@ -95,25 +98,13 @@ async def suggest(body: SuggestRequest, state: ClientState) -> Response:
     metrics.intents.labels(prediction.intent).inc()
     for s in served:
         metrics.suggestions.labels(POSITIONS[s.position]).inc()
-    return json_response(
-        {
-            "request_id": request_id,
-            "intent": prediction.intent,
-            "confidence": round(prediction.confidence, 4),
-            "intents": _intent_scores(prediction.intents),
-            "suggestions": [
-                {
-                    "suggestion_id": shown.suggestion_id,
-                    "position": shown.position,
-                    "phrase_id": s.phrase_id,
-                    "text": s.text,
-                    "intent": s.intent,
-                    "score": round(s.score, 4),
-                }
-                for shown, s in zip(served, result.suggestions, strict=True)
-            ],
-        }
-    )
+    out = _without_text(prediction.to_dict())
+    out["request_id"] = request_id
+    out["suggestions"] = [
+        {"suggestion_id": shown.suggestion_id, "position": shown.position, **s.to_dict()}
+        for shown, s in zip(served, result.suggestions, strict=True)
+    ]
+    return json_response(out)
 
 
 @api.post("/check", response_model=CheckResponse, responses=CLIENT_ERRORS, tags=["replies"])
@@ -125,9 +116,7 @@ async def check(body: CheckRequest, state: ClientState) -> Response:
     state.store.record_check(body.shop_type, result.verdict, violations, body.agent_id)
     for category in {v.category for v in result.violations if v.severity == "block"}:
         state.metrics.blocks.labels(category).inc()
-    out = result.to_dict()
-    del out["text"]
-    return json_response(out)
+    return json_response(_without_text(result.to_dict()))
 
 
 @api.post("/classify", response_model=ClassifyResponse, responses=CLIENT_ERRORS, tags=["replies"])
@@ -147,13 +136,7 @@ async def classify(
     results = []
     for p in predictions:
         state.metrics.intents.labels(p.intent).inc()
-        results.append(
-            {
-                "intent": p.intent,
-                "confidence": round(p.confidence, 4),
-                "intents": _intent_scores(p.intents),
-            }
-        )
+        results.append(_without_text(p.to_dict()))
     return json_response({"results": results})
 
 

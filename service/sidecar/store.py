@@ -263,29 +263,23 @@ class FeedbackStore:
     def _write_loop(self) -> None:
         stopping = False
         while not stopping:
-            batch = [first] if (first := self._queue.get()) is not None else []
-            stopping = first is None
-            # Statistics wait up to flush_seconds to share one commit; feedback
-            # (an item with a future) is committed as soon as it arrives.
+            batch: list[tuple[str, Any, Future[Any] | None]] = []
+            urgent = False
             deadline = time.monotonic() + self.flush_seconds
-            while not stopping and batch[-1][2] is None:
+            item = self._queue.get()
+            while item is not None:
+                batch.append(item)
+                # Statistics wait up to flush_seconds to share one commit; once
+                # feedback (an item with a future) is in, only what is already
+                # queued joins it.
+                urgent = urgent or item[2] is not None
+                wait = 0.0 if urgent else max(0.0, deadline - time.monotonic())
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = self._queue.get(timeout=wait)
                 except queue.Empty:
                     break
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
-            while not stopping:  # whatever else is already waiting goes in too
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
+            else:
+                stopping = True
             if batch:
                 try:
                     self._commit(batch)
