@@ -14,6 +14,7 @@ The CLI, the HTTP sidecar, the batch scorer and the hotkey plugin hold one
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,12 +112,21 @@ class Engine:
         return SuggestResult(prediction, tuple(self.ranker.rank(prediction, context, k)))
 
     def suggest_many(
-        self, texts: Iterable[str], context: Context | None = None, k: int = DEFAULT_K
+        self,
+        texts: Iterable[str],
+        context: Context | None = None,
+        k: int = DEFAULT_K,
+        *,
+        contexts: Iterable[Context] | None = None,
     ) -> Iterator[SuggestResult]:
-        """Suggestions for many messages, in order (classified in batches)."""
-        context = context or Context()
+        """Suggestions for many messages, in order (classified in batches).
+
+        One ``context`` for all, or ``contexts``: one per message.
+        """
+        each = iter(contexts) if contexts is not None else itertools.repeat(context or Context())
         for prediction in self.classifier.iter_predict(texts):
-            yield SuggestResult(prediction, tuple(self.ranker.rank(prediction, context, k)))
+            ctx = next(each)
+            yield SuggestResult(prediction, tuple(self.ranker.rank(prediction, ctx, k)))
 
     def check(self, text: str, shop_type: str = "taobao") -> CheckResult:
         """The compliance verdict on a reply an agent is about to send."""

@@ -10,36 +10,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quickphrase.model.artifact import ModelLoadError
 from quickphrase.model.classifier import MAX_CHARS, Prediction
-from quickphrase.phrases.compliance import CheckResult, RuleError
-from quickphrase.phrases.library import LibraryError
+from quickphrase.phrases.compliance import CheckResult
 from quickphrase.phrases.ranker import DEFAULT_K, MAX_K, Context
 
-from . import cli_phrases, cli_serve, cli_training
+from . import cli_batch, cli_phrases, cli_serve, cli_training
 from .cli_common import (
     EXIT_BAD_INPUT,
-    EXIT_CONFIG,
     DisableRuleOption,
     FileOption,
     JsonOption,
     LineError,
     ModelOption,
+    PhrasesOption,
     RulesOption,
     ShopTypeOption,
     check_text_argument,
     fail,
     load_compliance,
+    load_engine,
     process_file,
 )
 
 if TYPE_CHECKING:
-    from quickphrase.engine import Engine, SuggestResult
+    from quickphrase.engine import SuggestResult
 
 app = typer.Typer(
     help="Reply assistant for Chinese e-commerce customer service.",
@@ -50,33 +48,8 @@ app = typer.Typer(
 app.command()(cli_training.train)
 app.command()(cli_training.evaluate)
 app.command()(cli_serve.serve)
+app.command()(cli_batch.batch)
 app.add_typer(cli_phrases.app, name="phrases")
-
-PhrasesOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--phrases",
-        help="Phrase library directory (default: $QUICKPHRASE_PHRASES, else the bundled one).",
-        show_default=False,
-    ),
-]
-
-
-def load_engine(
-    model: Path | None,
-    phrases: Path | None,
-    rules: list[Path] | None = None,
-    disable: list[str] | None = None,
-) -> Engine:
-    from quickphrase.engine import Engine  # the engine loads everything; import on use
-
-    try:
-        return Engine(model, phrases, rules=rules or (), disable_rules=disable or ())
-    except (ModelLoadError, RuleError) as exc:
-        raise fail(str(exc), EXIT_CONFIG) from None
-    except LibraryError as exc:
-        raise fail(f"the phrase library has errors:\n{exc}", EXIT_CONFIG) from None
-
 
 def _noting_truncation(texts: Sequence[str]) -> Sequence[str]:
     """The texts, after a note on stderr for each one cut to its first MAX_CHARS."""

@@ -7,11 +7,16 @@ import select
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
+from quickphrase.model.artifact import ModelLoadError
 from quickphrase.phrases.compliance import ComplianceFilter, RuleError
+from quickphrase.phrases.library import LibraryError
+
+if TYPE_CHECKING:
+    from quickphrase.engine import Engine
 
 EXIT_BAD_INPUT = 2
 EXIT_CONFIG = 3  # a model, phrase library or rules file that cannot be used
@@ -42,6 +47,32 @@ DisableRuleOption = Annotated[
     list[str] | None,
     typer.Option("--disable-rule", help="Rule id or category to switch off (repeatable)."),
 ]
+
+
+PhrasesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--phrases",
+        help="Phrase library directory (default: $QUICKPHRASE_PHRASES, else the bundled one).",
+        show_default=False,
+    ),
+]
+
+
+def load_engine(
+    model: Path | None,
+    phrases: Path | None,
+    rules: list[Path] | None = None,
+    disable: list[str] | None = None,
+) -> Engine:
+    from quickphrase.engine import Engine  # the engine loads everything; import on use
+
+    try:
+        return Engine(model, phrases, rules=rules or (), disable_rules=disable or ())
+    except (ModelLoadError, RuleError) as exc:
+        raise fail(str(exc), EXIT_CONFIG) from None
+    except LibraryError as exc:
+        raise fail(f"the phrase library has errors:\n{exc}", EXIT_CONFIG) from None
 
 
 def fail(message: str, code: int) -> typer.Exit:

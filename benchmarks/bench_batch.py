@@ -1,0 +1,144 @@
+"""Benchmark the local batch engine end to end (issue: offline batch scoring).
+
+Generates a buyer-only chat log CSV from the dev set (never trained on; 664
+distinct messages, so a real log's repeats are there too) and runs
+``quickphrase batch LOG -o OUT.jsonl`` as a user would, in a subprocess,
+timing the whole command (start-up included) and sampling the peak memory of
+the command and its worker processes together (sum of RSS, every 50 ms).
+
+Configurations, all in this one session:
+
+- ``2 workers`` vs ``1 worker`` with the default repeat cache: the headline
+  throughput on the 1,000,000-line log, and the gain from the second core;
+- the same two with ``--cache-size 0`` (every line classified and ranked on
+  its own: the cost of a log without repeats) on a shorter log, since that is
+  several times slower;
+- ``2 workers, mixed log``: buyer and agent lines (agent lines get the
+  compliance check), with the HTML report, on the shorter log.
+
+Usage: python benchmarks/bench_batch.py [--lines 1000000] [--short 200000] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from quickphrase.training.chatlog import ChatLog
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "batch.json"
+QUICKPHRASE = Path(sys.executable).parent / "quickphrase"
+
+
+def peak_memory(process: psutil.Process, stop: threading.Event, out: list[tuple[int, int]]) -> None:
+    """Peak total RSS and PSS of ``process`` and its children.
+
+    RSS counts memory the forked workers share with the parent once per
+    process (an overstatement); PSS splits shared pages among them.
+    """
+    peak_rss = peak_pss = 0
+    while not stop.is_set():
+        try:
+            procs = [process, *process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        rss = pss = 0
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                info = p.memory_full_info()
+                rss += info.rss
+                pss += getattr(info, "pss", info.rss)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        time.sleep(0.05)
+    out.append((peak_rss, peak_pss))
+
+
+def run(log: Path, out: Path, *options: str) -> dict[str, float]:
+    command = [str(QUICKPHRASE), "batch", str(log), "-o", str(out), *options]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    stop, peak = threading.Event(), []
+    sampler = threading.Thread(target=peak_memory, args=(psutil.Process(proc.pid), stop, peak))
+    sampler.start()
+    _, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{err}")
+    lines = int(re.search(r"([\d,]+) lines read", err).group(1).replace(",", ""))
+    return {"seconds": seconds, "lines": lines, "lines_per_s": lines / seconds,
+            "peak_rss_mb": peak[0][0] / 2**20, "peak_pss_mb": peak[0][1] / 2**20}
+
+
+def measure(rounds: int, log: Path, out: Path, *options: str) -> dict[str, float]:
+    results = [run(log, out, *options) for _ in range(rounds)]
+    return {
+        "lines": results[0]["lines"],
+        "seconds_median": round(statistics.median(r["seconds"] for r in results), 2),
+        "lines_per_s_median": round(statistics.median(r["lines_per_s"] for r in results)),
+        "peak_rss_mb_max": round(max(r["peak_rss_mb"] for r in results), 1),
+        "peak_pss_mb_max": round(max(r["peak_pss_mb"] for r in results), 1),
+        "rounds": rounds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--short", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    chats = ChatLog.from_dev_sets()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        big = chats.write_csv(tmp / "log.csv", args.lines, agents=False)
+        short = chats.write_csv(tmp / "short.csv", args.short, agents=False)
+        mixed = chats.write_csv(tmp / "mixed.csv", args.short, seed=1)
+        out = tmp / "out.jsonl"
+        runs = {}
+        for name, log, options in [
+            ("2 workers", big, ["--workers", "2"]),
+            ("1 worker", big, ["--workers", "1"]),
+            ("2 workers, no cache", short, ["--workers", "2", "--cache-size", "0"]),
+            ("1 worker, no cache", short, ["--workers", "1", "--cache-size", "0"]),
+            ("2 workers, mixed log + report", mixed,
+             ["--workers", "2", "--report", str(tmp / "report.html")]),
+        ]:
+            runs[name] = measure(args.rounds, log, out, *options)
+            print(f"{name:32} {json.dumps(runs[name])}", flush=True)
+    results = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "log": {"lines": args.lines, "short_lines": args.short,
+                "distinct_buyer_messages": len(set(chats.buyer))},
+        "runs": runs,
+        "gain_two_cores_over_one": round(
+            runs["2 workers"]["lines_per_s_median"] / runs["1 worker"]["lines_per_s_median"], 2
+        ),
+        "gain_two_cores_over_one_no_cache": round(
+            runs["2 workers, no cache"]["lines_per_s_median"]
+            / runs["1 worker, no cache"]["lines_per_s_median"],
+            2,
+        ),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in results.items() if k.startswith("gain")}))
+
+
+if __name__ == "__main__":
+    main()

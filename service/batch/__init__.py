@@ -1,0 +1,1 @@
+"""Offline batch scoring of chat logs: readers, scoring, writers, report, engines."""

@@ -1,0 +1,205 @@
+"""The local engine: read in chunks, score on every core, write in input order.
+
+The main process reads, writes and builds the report; worker processes each
+hold one engine and score chunks. At most a few chunks are in flight, so
+memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any, Protocol
+
+from quickphrase.engine import Engine
+
+from .job import BatchJob, BatchSummary, ScorerSpec
+from .readers import Source
+from .rows import InputError, Reject, Row
+from .scoring import Scorer
+from .writers import RecordWriter, RejectWriter, encode
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A chunk's results as they travel back from a worker: the output already
+    encoded, the rejects, and the records themselves only if a report wants them."""
+
+    encoded: Any
+    scored: int
+    rejects: list[dict[str, Any]]
+    records: list[dict[str, Any]] | None
+
+
+def score_chunk(scorer: Scorer, rows: list[Row | Reject], fmt: str, keep: bool) -> ScoredChunk:
+    results = scorer.score(rows)
+    records = [r for r in results if not isinstance(r, Reject)]
+    rejects = [r.to_dict() for r in results if isinstance(r, Reject)]
+    return ScoredChunk(encode(fmt, records), len(records), rejects, records if keep else None)
+
+
+class Progress(Protocol):
+    def start(self, total: int) -> None: ...
+    def update(self, done: int, lines: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, total: int) -> None:
+        pass
+
+    def update(self, done: int, lines: int) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+_scorer: Scorer | None = None  # one per worker process, built by _start_worker
+_parent_engine: Engine | None = None  # what forked workers inherit
+
+
+def _start_worker(spec: ScorerSpec) -> None:
+    global _scorer
+    _scorer = spec.build(_parent_engine)
+
+
+def _score_in_worker(rows: list[Row | Reject], fmt: str, keep: bool) -> ScoredChunk:
+    assert _scorer is not None, "worker started without its scorer"
+    return score_chunk(_scorer, rows, fmt, keep)
+
+
+def _chunks(records: Iterator[Row | Reject], size: int) -> Iterator[list[Row | Reject]]:
+    while chunk := list(islice(records, size)):
+        yield chunk
+
+
+class _Workers:
+    """Scores chunks in order: in this process, or on a pool of workers.
+
+    Where fork exists the workers are forked from a process that has loaded
+    the engine, so they share its memory and start at once; elsewhere they
+    are spawned and load their own.
+    """
+
+    def __init__(self, job: BatchJob, engine: Engine | None) -> None:
+        self._job = job
+        self._pool: ProcessPoolExecutor | None = None
+        if job.workers <= 1:
+            self._scorer = job.scorer.build(engine)
+            return
+        global _parent_engine
+        forking = "fork" in multiprocessing.get_all_start_methods()
+        _parent_engine = (engine or job.scorer.engine.build()) if forking else None
+        context = multiprocessing.get_context("fork" if forking else "spawn")
+        self._pool = ProcessPoolExecutor(
+            job.workers, mp_context=context, initializer=_start_worker, initargs=(job.scorer,)
+        )
+        # Start every worker now, before this process starts threads of its
+        # own (the progress bar): forking copies no running threads then.
+        wait([self._pool.submit(int) for _ in range(job.workers)])
+        _parent_engine = None
+
+    def score(
+        self, records: Iterator[Row | Reject], fmt: str, keep: bool
+    ) -> Iterator[ScoredChunk]:
+        chunks = _chunks(records, self._job.chunk_rows)
+        if self._pool is None:
+            for chunk in chunks:
+                yield score_chunk(self._scorer, chunk, fmt, keep)
+            return
+        in_flight: deque[Future[ScoredChunk]] = deque()
+        for chunk in chunks:
+            in_flight.append(self._pool.submit(_score_in_worker, chunk, fmt, keep))
+            if len(in_flight) >= 2 * self._job.workers + 1:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def _check_paths(job: BatchJob) -> None:
+    """Refuse to write over the input (a rejects file named like it, say)."""
+    source = Path(job.input).resolve()
+    targets = {"OUTPUT": job.output, "the rejects file": job.rejects, "the report": job.report}
+    for name, target in targets.items():
+        if target is not None and Path(target).resolve() == source:
+            raise InputError(f"{name} would overwrite the input {job.input}")
+    if Path(job.rejects).resolve() == Path(job.output).resolve():
+        raise InputError("OUTPUT and the rejects file are the same file")
+
+
+def run_local(
+    job: BatchJob, progress: Progress | None = None, engine: Engine | None = None
+) -> BatchSummary:
+    """Score ``job.input`` into ``job.output`` (and the rejects and report files).
+
+    ``engine``, if given, is used instead of loading one (with several
+    workers, where processes fork, they share it).
+    """
+    progress = progress or NoProgress()
+    started = time.perf_counter()
+    report = None
+    if job.report:
+        from .report import ReportBuilder  # matplotlib and scikit-learn: only when asked
+
+        report = ReportBuilder()
+    _check_paths(job)
+    with Source(
+        job.input,
+        fmt=job.input_format,
+        encoding=job.encoding,
+        columns=job.columns,
+        required=job.required,
+    ) as source:
+        # The first record proves the header and columns before any file is made.
+        records = iter(source)
+        first = list(islice(records, 1))
+        rejects = RejectWriter(job.rejects)
+        try:
+            writer = RecordWriter(job.output)
+        except BaseException:
+            rejects.abort()
+            raise
+        lines = scored = 0
+        try:
+            workers = _Workers(job, engine)
+            progress.start(source.total)
+            try:
+                for chunk in workers.score(chain(first, records), writer.format, bool(report)):
+                    writer.write_encoded(chunk.encoded)
+                    rejects.write(chunk.rejects)
+                    if report is not None and chunk.records is not None:
+                        for record in chunk.records:
+                            report.add(record)
+                    lines += chunk.scored + len(chunk.rejects)
+                    scored += chunk.scored
+                    progress.update(source.done, lines)
+            finally:
+                workers.close()
+                progress.stop()
+        except BaseException:
+            writer.abort()
+            rejects.abort()
+            raise
+        writer.close()
+        rejects.close()
+    summary = BatchSummary(
+        source=str(job.input),
+        lines_read=lines,
+        scored=scored,
+        rejected=rejects.count,
+        seconds=time.perf_counter() - started,
+    )
+    if report is not None and job.report is not None:
+        report.write(job.report, summary)
+    return summary
