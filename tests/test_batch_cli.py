@@ -498,7 +498,7 @@ def test_every_kind_of_malformed_jsonl_line_is_rejected_and_the_rest_scored(
     assert reasons[0] == "undecodable bytes (not UTF-8)"
     assert reasons[1].startswith("invalid JSON")
     assert reasons[2] == "not a JSON object"
-    assert reasons[3] == "text is a int, not a string"
+    assert reasons[3] == "text is not a string but int"
     assert reasons[4] == (
         "a list where a text or number belongs in the conversation, agent or time column"
     )

@@ -266,7 +266,7 @@ def test_a_long_unknown_role_is_shortened_in_the_reason(scorer: Scorer) -> None:
 
 
 def test_a_role_that_is_not_text_is_rejected(scorer: Scorer) -> None:
-    assert rejected(scorer, row(1, "在吗", 1)).reason == "role is a int, not a string"
+    assert rejected(scorer, row(1, "在吗", 1)).reason == "role is not a string but int"
 
 
 # --- shop types --------------------------------------------------------------------
@@ -323,7 +323,7 @@ def test_a_line_without_text_is_rejected(scorer: Scorer, text: str | None) -> No
     ("text", "kind"), [(12345, "int"), (1.5, "float"), (True, "bool"), (["在吗"], "list")]
 )
 def test_a_text_that_is_not_a_string_is_rejected(scorer: Scorer, text: Any, kind: str) -> None:
-    assert rejected(scorer, row(1, text)).reason == f"text is a {kind}, not a string"
+    assert rejected(scorer, row(1, text)).reason == f"text is not a string but {kind}"
 
 
 def test_undecodable_text_is_rejected(scorer: Scorer) -> None:

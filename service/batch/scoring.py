@@ -136,7 +136,7 @@ class Scorer:
         if text is None:
             raise _InvalidRowError("missing text")
         if not isinstance(text, str):
-            raise _InvalidRowError(f"text is a {type(text).__name__}, not a string")
+            raise _InvalidRowError(f"text is not a string but {type(text).__name__}")
         if not text.strip():
             raise _InvalidRowError("missing text")  # as for None: Spark reads "" as null
         if undecodable(text):
@@ -203,7 +203,7 @@ def _choice(
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _InvalidRowError(f"{what} is a {type(value).__name__}, not a string")
+        raise _InvalidRowError(f"{what} is not a string but {type(value).__name__}")
     if blank and not value.strip():
         return None
     found = names.get(value.strip().lower())
