@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import Result
@@ -30,8 +29,9 @@ from quickphrase.service.batch.rows import Reject, Row
 from quickphrase.service.batch.scoring import FIELDS, Scorer
 from quickphrase.service.cli import app
 
+from .chatlogs import HEADER, write_csv, write_log
+
 runner = CliRunner()
-HEADER = ("text", "role", "conversation_id", "agent_id", "timestamp", "shop_type")
 PHONE = "13812345678"
 SUMMARY = re.compile(
     r"^(?P<read>[\d,]+) lines read, (?P<scored>[\d,]+) scored, (?P<rejected>[\d,]+) rejected "
@@ -208,43 +208,6 @@ BUYER_LINES = [
     "好的谢谢",
     "在吗",
 ]
-
-
-def cell(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def write_csv(
-    path: Path,
-    rows: Sequence[Sequence[Any]],
-    *,
-    header: Sequence[str] = HEADER,
-    encoding: str = "utf-8",
-    delimiter: str = ",",
-) -> Path:
-    with open(path, "w", encoding=encoding, newline="") as f:
-        writer = csv.writer(f, delimiter=delimiter)
-        writer.writerow(header)
-        writer.writerows([[cell(v) for v in r] for r in rows])
-    return path
-
-
-def write_log(path: Path, log: Sequence[dict[str, Any]], encoding: str = "utf-8") -> Path:
-    """``log`` in the format ``path``'s extension names (.txt: the messages only)."""
-    if path.suffix in (".csv", ".tsv"):
-        header = list(log[0]) if log else list(HEADER)
-        rows = [[r.get(c) for c in header] for r in log]
-        delimiter = "\t" if path.suffix == ".tsv" else ","
-        return write_csv(path, rows, header=header, encoding=encoding, delimiter=delimiter)
-    if path.suffix == ".jsonl":
-        lines = [json.dumps(r, ensure_ascii=False, default=str) for r in log]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path
-    if path.suffix == ".parquet":
-        pq.write_table(pa.Table.from_pylist(list(log)), path)  # ints, timestamps, strings
-        return path
-    path.write_text("".join(r["text"] + "\n" for r in log), encoding=encoding)
-    return path
 
 
 @pytest.fixture(scope="module")

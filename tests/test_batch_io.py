@@ -19,7 +19,7 @@ from quickphrase.service.batch.rows import Columns, InputError, Reject, Row
 from quickphrase.service.batch.scoring import FIELDS
 from quickphrase.service.batch.writers import RecordWriter, RejectWriter
 
-HEADER = ("text", "role", "conversation_id", "agent_id", "timestamp", "shop_type")
+from .chatlogs import HEADER, write_csv, write_log
 
 # One chat log, every field filled, so every format reads back the same values.
 # The fifth message holds an ASCII comma and a line break (CSV must quote it).
@@ -82,42 +82,6 @@ LOG: list[dict[str, str]] = [
     },
 ]
 BUYER_LINES = ["在吗", "亲这个能便宜点吗", "什么时候发货呀", "165/110斤穿什么码", "好的谢谢"]
-
-
-# --- writing logs ----------------------------------------------------------------
-
-
-def write_csv(
-    path: Path,
-    rows: Sequence[Sequence[Any]],
-    *,
-    header: Sequence[str] = HEADER,
-    encoding: str = "utf-8",
-    delimiter: str = ",",
-) -> Path:
-    with open(path, "w", encoding=encoding, newline="") as f:
-        writer = csv.writer(f, delimiter=delimiter)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def write_log(path: Path, log: Sequence[dict[str, Any]], encoding: str = "utf-8") -> Path:
-    """``log`` in the format ``path``'s extension names (text: the messages only)."""
-    suffix = path.suffix
-    if suffix in (".csv", ".tsv"):
-        rows = [[r.get(c) for c in HEADER] for r in log]
-        delimiter = "\t" if suffix == ".tsv" else ","
-        return write_csv(path, rows, encoding=encoding, delimiter=delimiter)
-    if suffix == ".jsonl":
-        lines = [json.dumps(r, ensure_ascii=False) for r in log]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path
-    if suffix == ".parquet":
-        pq.write_table(pa.Table.from_pylist(list(log)), path)
-        return path
-    path.write_text("".join(r["text"] + "\n" for r in log), encoding=encoding)
-    return path
 
 
 def read_all(path: Path, **kw: Any) -> list[Row | Reject]:
