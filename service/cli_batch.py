@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from quickphrase.phrases.library import SHOP_TYPES
 from quickphrase.phrases.ranker import DEFAULT_K, MAX_K
 
 from .batch.job import (
@@ -21,7 +22,6 @@ from .batch.job import (
 )
 from .batch.readers import FORMATS
 from .batch.rows import Columns, InputError
-from .batch.scoring import SHOP_TYPES
 from .cli_common import (
     EXIT_BAD_INPUT,
     DisableRuleOption,
@@ -143,16 +143,14 @@ def batch(
         problems.append("--workers must be at least 1")
     if cache_size < 0:
         problems.append("--cache-size cannot be negative")
+    if engine == "local" and any("://" in p for p in (input, output, rejects or "")):
+        problems.append("URIs (hdfs://, s3a://...) need --engine spark")
     if problems:
         raise fail("; ".join(problems), EXIT_BAD_INPUT)
     spec = ScorerSpec(
         EngineSpec(model, phrases, tuple(rules or ()), tuple(disable_rule or ())),
         shop_type=shop_type, k=k, cache_size=cache_size,
     )
-    if engine == "local" and any("://" in p for p in (input, output, rejects or "")):
-        problems.append("URIs (hdfs://, s3a://...) need --engine spark")
-    if problems:
-        raise fail("; ".join(problems), EXIT_BAD_INPUT)
     job = BatchJob(
         input=location(input),
         output=location(output),

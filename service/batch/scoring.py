@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from quickphrase.engine import Engine
+from quickphrase.phrases.library import SHOP_TYPES
 from quickphrase.phrases.ranker import DEFAULT_K, Context
 
 from .readers import undecodable
 from .rows import AGENT, BUYER, Reject, Row
 
-SHOP_TYPES = ("taobao", "tmall")
 ROLE_NAMES = {
     "buyer": BUYER,
     "customer": BUYER,
@@ -95,8 +95,8 @@ class Scorer:
         k: int = DEFAULT_K,
         cache_size: int = 100_000,
     ) -> None:
-        if shop_type not in SHOP_TYPES:
-            raise ValueError(f"unknown shop type {shop_type!r}; use taobao or tmall")
+        # One context per shop type, built once; building them checks shop_type.
+        self._contexts = {shop: Context(shop) for shop in {*SHOP_TYPES, shop_type}}
         self.engine = engine
         self.shop_type = shop_type
         self.k = k
@@ -162,9 +162,10 @@ class Scorer:
     def _fill(self, todo: dict[tuple[Any, ...], list[dict[str, Any]]]) -> None:
         """Score each distinct (role, shop type, text) once and share the result."""
         buyers = [key for key in todo if key[0] == BUYER]
-        contexts = {shop: Context(shop) for shop in SHOP_TYPES}
         results = self.engine.suggest_many(
-            [key[2] for key in buyers], contexts=[contexts[key[1]] for key in buyers], k=self.k
+            [key[2] for key in buyers],
+            contexts=[self._contexts[key[1]] for key in buyers],
+            k=self.k,
         )
         for key, result in zip(buyers, results, strict=True):
             prediction = result.prediction.to_dict()
