@@ -52,3 +52,25 @@ def write_log(path: Path, log: Sequence[dict[str, Any]], encoding: str = "utf-8"
         return path
     path.write_text("".join(r["text"] + "\n" for r in log), encoding=encoding)
     return path
+
+
+def read_output(path: Path) -> list[dict[str, Any]]:
+    """Scored records from a JSONL, CSV or Parquet output (CSV: nested fields
+    parsed, types restored)."""
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    records = []
+    for r in rows:
+        record: dict[str, Any] = {k: v if v != "" else None for k, v in r.items()}
+        record["row"] = int(record["row"])
+        if record["confidence"] is not None:
+            record["confidence"] = float(record["confidence"])
+        for key in ("intents", "suggestions", "violations"):
+            if record[key] is not None:
+                record[key] = json.loads(record[key])
+        records.append(record)
+    return records

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -29,7 +28,7 @@ from quickphrase.service.batch.rows import Reject, Row
 from quickphrase.service.batch.scoring import FIELDS, Scorer
 from quickphrase.service.cli import app
 
-from .chatlogs import HEADER, write_csv, write_log
+from .chatlogs import HEADER, read_output, write_csv, write_log
 
 runner = CliRunner()
 PHONE = "13812345678"
@@ -100,27 +99,6 @@ def failed(code: int, *args: str | Path) -> str:
 
 def jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def read_output(path: Path) -> list[dict[str, Any]]:
-    """Scored records from a JSONL, CSV or Parquet output."""
-    if path.suffix == ".jsonl":
-        return jsonl(path)
-    if path.suffix == ".parquet":
-        return pq.read_table(path).to_pylist()
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    records = []
-    for r in rows:
-        record: dict[str, Any] = {k: v if v != "" else None for k, v in r.items()}
-        record["row"] = int(record["row"])
-        if record["confidence"] is not None:
-            record["confidence"] = float(record["confidence"])
-        for key in ("intents", "suggestions", "violations"):
-            if record[key] is not None:
-                record[key] = json.loads(record[key])
-        records.append(record)
-    return records
 
 
 # --- the chat log, in every format ---------------------------------------------------

@@ -19,7 +19,7 @@ from quickphrase.service.batch.rows import Columns, InputError, Reject, Row
 from quickphrase.service.batch.scoring import FIELDS
 from quickphrase.service.batch.writers import RecordWriter, RejectWriter
 
-from .chatlogs import HEADER, write_csv, write_log
+from .chatlogs import HEADER, read_output, write_csv, write_log
 
 # One chat log, every field filled, so every format reads back the same values.
 # The fifth message holds an ASCII comma and a line break (CSV must quote it).
@@ -659,27 +659,6 @@ def agent_record(row: int) -> dict[str, Any]:
 
 
 RECORDS = [buyer_record(1), agent_record(2), buyer_record(4, "什么时候发货呀")]
-
-
-def read_output(path: Path) -> list[dict[str, Any]]:
-    """An output file back as records (CSV: nested fields parsed, types restored)."""
-    if path.suffix == ".jsonl":
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    if path.suffix == ".parquet":
-        return pq.read_table(path).to_pylist()
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    out = []
-    for r in rows:
-        rec: dict[str, Any] = {k: (v if v != "" else None) for k, v in r.items()}
-        rec["row"] = int(rec["row"])
-        if rec["confidence"] is not None:
-            rec["confidence"] = float(rec["confidence"])
-        for key in ("intents", "suggestions", "violations"):
-            if rec[key] is not None:
-                rec[key] = json.loads(rec[key])
-        out.append(rec)
-    return out
 
 
 @pytest.mark.parametrize("name", ["out.jsonl", "out.csv", "out.parquet"])
