@@ -32,7 +32,7 @@ from .scoring import FIELDS, Scorer
 from .writers import output_format
 
 REJECT_FIELDS = ("row", "line", "reason", "raw")
-_ROW_FIELDS = ("text", "role", "conversation_id", "agent_id", "timestamp", "shop_type")
+_ROW_FIELDS = Row._fields[2:]  # the values of a Row, after its row and line numbers
 CORRUPT = "_corrupt_record"
 _FRAME_FIELDS = (*_ROW_FIELDS, CORRUPT)
 
