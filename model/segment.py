@@ -65,7 +65,9 @@ class Segmenter:
         self._tokenizer = jieba.Tokenizer(str(main_dict))
         self._tokenizer.initialize()
         if user_dict is not None:
-            self._tokenizer.load_userdict(str(user_dict))
+            # jieba leaves a file it opened from a path unclosed; hand it ours.
+            with Path(user_dict).open("rb") as fh:
+                self._tokenizer.load_userdict(fh)
         self.hmm = hmm
 
     def words(self, text: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,9 @@ class Violation:
     start: int
     end: int
     message: str
+    # True when the redacted text masks this span; what is not masked still
+    # stands after redaction (masking a phone number does not take back a promise).
+    masked: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class Violation:
             "start": self.start,
             "end": self.end,
             "message": self.message,
+            "masked": self.masked,
         }
 
 
@@ -306,18 +310,22 @@ class ComplianceFilter:
         found.sort(key=lambda v: (v.start, v.end))
         severities = {v.severity for v in found}
         verdict = "block" if "block" in severities else "warn"
-        return CheckResult(text, verdict, tuple(found), self._redact(text, found))
+        redacted, masked = self._redact(text, found)
+        return CheckResult(text, verdict, tuple(masked), redacted)
 
-    def _redact(self, text: str, found: list[Violation]) -> str:
-        out, at = [], 0
+    def _redact(self, text: str, found: list[Violation]) -> tuple[str, list[Violation]]:
+        """The text with personal data masked, and the violations marked masked or not."""
+        out, at, marked = [], 0, []
         for v in found:  # sorted by start; overlapping spans keep the first
             mask = self._masks.get(v.rule)
             if mask is None or v.start < at:
+                marked.append(v)
                 continue
             out += [text[at : v.start], mask(text[v.start : v.end])]
             at = v.end
+            marked.append(replace(v, masked=True))
         out.append(text[at:])
-        return "".join(out)
+        return "".join(out), marked
 
 
 def read_rules(path: Path) -> RuleSet:

@@ -18,7 +18,7 @@ from quickphrase.model.classifier import MAX_CHARS, Prediction
 from quickphrase.phrases.compliance import CheckResult
 from quickphrase.phrases.ranker import DEFAULT_K, MAX_K, Context
 
-from . import cli_batch, cli_phrases, cli_serve, cli_training
+from . import cli_batch, cli_hotkey, cli_phrases, cli_serve, cli_training
 from .cli_common import (
     EXIT_BAD_INPUT,
     DisableRuleOption,
@@ -49,6 +49,7 @@ app.command()(cli_training.train)
 app.command()(cli_training.evaluate)
 app.command()(cli_serve.serve)
 app.command()(cli_batch.batch)
+app.command()(cli_hotkey.hotkey)
 app.add_typer(cli_phrases.app, name="phrases")
 
 def _noting_truncation(texts: Sequence[str]) -> Sequence[str]:

@@ -115,6 +115,16 @@ def test_personal_data_is_blocked_and_masked(
     assert masked in result.redacted
 
 
+def test_violations_say_whether_the_redacted_text_masks_them(
+    compliance: ComplianceFilter,
+) -> None:
+    result = compliance.check("亲,明天肯定能到哈,有事打13812345678")
+    masked = {v.category: v.masked for v in result.violations}
+    # Masking the number does not take back the promise: that one still stands.
+    assert masked == {"delivery_promise": False, "pii_leak": True}
+    assert [v.to_dict()["masked"] for v in result.violations] == [False, True]
+
+
 def test_id_card_needs_a_valid_check_digit(compliance: ComplianceFilter) -> None:
     assert categories(compliance, "号码110101199003074514") == {"pii_leak"}
     assert categories(compliance, "号码110101199003074515") == set()

@@ -277,6 +277,12 @@ def test_polite_reply_passes_unchanged(client: TestClient) -> None:
     assert body == {"verdict": "pass", "violations": [], "redacted": SAFE_REPLY}
 
 
+def test_check_marks_which_violations_the_redacted_text_masks(client: TestClient) -> None:
+    body = client.post("/v1/check", json={"text": f"亲,明天肯定能到的,电话{PHONE}"}).json()
+    masked = {v["category"]: v["masked"] for v in body["violations"]}
+    assert masked == {"delivery_promise": False, "pii_leak": True}
+
+
 def test_check_answer_does_not_echo_the_draft(client: TestClient) -> None:
     body = client.post("/v1/check", json={"text": PII_DRAFT}).json()
     assert set(body) == {"verdict", "violations", "redacted"}

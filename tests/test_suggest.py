@@ -126,7 +126,7 @@ def test_check_json_has_the_contract_keys() -> None:
     assert set(out) == {"text", "verdict", "violations", "redacted"}
     assert out["verdict"] == "block"
     (violation,) = out["violations"]
-    assert set(violation) == {"rule", "category", "severity", "start", "end", "message"}
+    assert set(violation) == {"rule", "category", "severity", "start", "end", "message", "masked"}
     assert violation["category"] == "delivery_promise"
 
 

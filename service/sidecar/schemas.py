@@ -92,6 +92,10 @@ class Violation(Contract):
     start: int = Field(description="Offset of the offending span (characters).")
     end: int
     message: str
+    masked: bool = Field(
+        description="True when `redacted` masks this span; a violation not masked "
+        "(a promise, an off-platform contact) still stands in the redacted text."
+    )
 
 
 class CheckResponse(Contract):
