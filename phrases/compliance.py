@@ -316,13 +316,18 @@ class ComplianceFilter:
     def _redact(self, text: str, found: list[Violation]) -> tuple[str, list[Violation]]:
         """The text with personal data masked, and the violations marked masked or not."""
         out, at, marked = [], 0, []
-        for v in found:  # sorted by start; overlapping spans keep the first
+        for v in found:  # sorted by start
             mask = self._masks.get(v.rule)
-            if mask is None or v.start < at:
+            if mask is None:
                 marked.append(v)
                 continue
-            out += [text[at : v.start], mask(text[v.start : v.end])]
-            at = v.end
+            if v.start >= at:
+                out += [text[at : v.start], mask(text[v.start : v.end])]
+            elif v.end > at:
+                # Overlaps a span masked already: its own mask would repeat that
+                # part, so star out only what sticks out (a flat number, say).
+                out.append("*" * (v.end - at))
+            at = max(at, v.end)
             marked.append(replace(v, masked=True))
         out.append(text[at:])
         return "".join(out), marked

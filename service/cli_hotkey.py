@@ -58,9 +58,7 @@ def hotkey(
             show_default=False,
         ),
     ] = None,
-    timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for the sidecar.")
-    ] = 2.0,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the sidecar.")] = 2.0,
     phrases: PhrasesOption = None,
     model: ModelOption = None,
     rules: RulesOption = None,
@@ -81,12 +79,12 @@ def hotkey(
         distinct_hotkeys(suggest_key, check_key)
     except HotkeyError as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
-    from .hotkey.app import DesktopError, Hotkeys, display_problem, run, single_instance
+    if server is not None and not server.startswith(("http://", "https://")):
+        raise fail(f"--server {server!r} is not an http:// or https:// URL", EXIT_BAD_INPUT)
+    from .hotkey.app import DesktopError, Hotkeys, preflight, run, single_instance
 
-    problem = display_problem()
-    if problem:
-        raise fail(problem, EXIT_NO_DESKTOP)
     try:
+        preflight()
         from .hotkey.clipboard import SystemClipboard
 
         clipboard = SystemClipboard()
@@ -95,6 +93,8 @@ def hotkey(
             "the hotkey helper needs pynput and pyperclip: pip install 'quickphrase[hotkey]'",
             EXIT_NO_DESKTOP,
         ) from None
+    except DesktopError as exc:
+        raise fail(str(exc), EXIT_NO_DESKTOP) from None
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     from .hotkey.assistant import Assistant
@@ -103,12 +103,17 @@ def hotkey(
         with single_instance():
             backend = _backend(server, api_key, timeout, model, phrases, rules, disable_rule)
             assistant = Assistant(backend, clipboard, shop_type=shop_type, agent_id=agent_id)
-            run(
-                assistant,
-                Hotkeys(suggest_key, check_key),
-                paste=paste,
-                announce=lambda line: typer.echo(line, err=True),
-            )
+            try:
+                run(
+                    assistant,
+                    Hotkeys(suggest_key, check_key),
+                    paste=paste,
+                    announce=lambda line: typer.echo(line, err=True),
+                )
+            finally:
+                close = getattr(backend, "close", None)
+                if close is not None:
+                    close()
     except DesktopError as exc:
         raise fail(str(exc), EXIT_NO_DESKTOP) from None
 
@@ -133,8 +138,6 @@ def _backend(
     if server is None:
         typer.echo("loading the in-process engine...", err=True)
         return LocalBackend(load_engine(model, phrases, rules, disable))
-    if not server.startswith(("http://", "https://")):
-        raise fail(f"--server {server!r} is not an http:// or https:// URL", EXIT_BAD_INPUT)
 
     def local() -> LocalBackend:
         try:
@@ -149,8 +152,7 @@ def _backend(
     try:
         sidecar.ready()
     except SidecarUnreachableError as exc:
-        typer.echo(f"warning: {exc}; loading the in-process engine instead", err=True)
-        try:
+        try:  # logs that it falls back, and why
             backend.fall_back(str(exc))
         except BackendError:
             raise typer.Exit(EXIT_CONFIG) from None

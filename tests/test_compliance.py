@@ -125,6 +125,22 @@ def test_violations_say_whether_the_redacted_text_masks_them(
     assert [v.to_dict()["masked"] for v in result.violations] == [False, True]
 
 
+@pytest.mark.parametrize(
+    ("text", "leaked"),
+    [
+        ("地址是上海市浦东新区世纪大道100号环球公寓3栋1201室", "1201"),  # one span inside another
+        ("寄到北京市朝阳区建国路88号阳光花园3栋2单元501", "501"),  # one sticking out of another
+    ],
+)
+def test_overlapping_personal_data_is_masked_as_a_whole(
+    compliance: ComplianceFilter, text: str, leaked: str
+) -> None:
+    result = compliance.check(text)
+    assert len(result.violations) >= 2
+    assert all(v.masked for v in result.violations)
+    assert leaked not in result.redacted
+
+
 def test_id_card_needs_a_valid_check_digit(compliance: ComplianceFilter) -> None:
     assert categories(compliance, "号码110101199003074514") == {"pii_leak"}
     assert categories(compliance, "号码110101199003074515") == set()

@@ -1533,7 +1533,7 @@ def test_focus_is_left_alone_where_no_keeper_can_start(
 def running(assistant: Assistant) -> Iterator[tuple[Worker, queue.Queue[Panel]]]:
     """A started worker (no pasting) and the panels it shows; stopped and joined at the end."""
     shown: queue.Queue[Panel] = queue.Queue()
-    worker = Worker(assistant, shown.put, paste=False)
+    worker = Worker(assistant, shown.put)
     worker.start()
     try:
         yield worker, shown
@@ -1548,10 +1548,10 @@ def test_worker_shows_suggestions_and_copies_the_pick(
 ) -> None:
     clipboard.text = BARGAIN
     with running(assistant) as (worker, shown):
-        worker.jobs.put(("suggest",))
+        worker.submit(worker.suggest)
         panel = shown.get(timeout=TIMEOUT)
         assert isinstance(panel, SuggestPanel)
-        worker.jobs.put(("choose", panel, 1))
+        worker.submit(worker.choose, panel, 1)
     assert clipboard.text == panel.choices[0].text
     assert shown.empty()  # a pick shows nothing more
 
@@ -1561,10 +1561,10 @@ def test_worker_runs_the_check_and_copies_the_redacted_text(
 ) -> None:
     clipboard.text = RISKY_DRAFT
     with running(assistant) as (worker, shown):
-        worker.jobs.put(("check",))
+        worker.submit(worker.check)
         panel = shown.get(timeout=TIMEOUT)
         assert isinstance(panel, CheckPanel)
-        worker.jobs.put(("copy", panel))
+        worker.submit(worker.copy, panel)
     assert clipboard.text == panel.redacted
     assert PHONE not in clipboard.text
 
@@ -1573,8 +1573,8 @@ def test_worker_runs_jobs_in_order(local: LocalBackend, clipboard: FakeClipboard
     backend = RecordingBackend(local)
     clipboard.text = BARGAIN
     with running(Assistant(backend, clipboard)) as (worker, shown):
-        worker.jobs.put(("suggest",))
-        worker.jobs.put(("check",))
+        worker.submit(worker.suggest)
+        worker.submit(worker.check)
         first, second = shown.get(timeout=TIMEOUT), shown.get(timeout=TIMEOUT)
     assert isinstance(first, SuggestPanel)
     assert isinstance(second, CheckPanel)
@@ -1590,9 +1590,9 @@ def test_worker_survives_a_failing_job_and_serves_the_next(
 
     clipboard.text = SAFE_REPLY
     with running(Assistant(BrokenSuggest(), clipboard)) as (worker, shown):
-        worker.jobs.put(("suggest",))
+        worker.submit(worker.suggest)
         failed = shown.get(timeout=TIMEOUT)
-        worker.jobs.put(("check",))
+        worker.submit(worker.check)
         served = shown.get(timeout=TIMEOUT)
     assert isinstance(failed, NoticePanel)
     assert failed.level == "error"
@@ -1601,22 +1601,25 @@ def test_worker_survives_a_failing_job_and_serves_the_next(
     assert served.verdict == "pass"
     [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "suggest" in logged.getMessage()
-    assert logged.exc_info is not None
+    assert "RuntimeError" in logged.getMessage()
 
 
-def test_worker_refuses_an_unknown_job_and_keeps_serving(
-    local: LocalBackend, clipboard: FakeClipboard, caplog: pytest.LogCaptureFixture
+def test_worker_logs_a_failing_job_without_its_message(
+    clipboard: FakeClipboard, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clipboard.text = SAFE_REPLY
-    with running(Assistant(local, clipboard)) as (worker, shown):
-        worker.jobs.put(("dance",))
+    class QuotingSuggest(RecordingBackend):
+        def suggest(self, text: str, **kwargs: Any) -> SuggestPanel:
+            raise RuntimeError(f"cannot handle {text}")  # a library quoting its input
+
+    clipboard.text = BARGAIN
+    with running(Assistant(QuotingSuggest(), clipboard)) as (worker, shown):
+        worker.submit(worker.suggest)
         failed = shown.get(timeout=TIMEOUT)
-        worker.jobs.put(("check",))
-        served = shown.get(timeout=TIMEOUT)
     assert isinstance(failed, NoticePanel)
-    assert failed.level == "error"
-    assert isinstance(served, CheckPanel)
-    assert any("dance" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "RuntimeError" in logged.getMessage()
+    assert BARGAIN not in logged.getMessage()
+    assert logged.exc_info is None  # a formatted traceback would print the message
 
 
 def test_worker_shows_a_clipboard_that_cannot_be_written_as_an_error(
@@ -1624,9 +1627,9 @@ def test_worker_shows_a_clipboard_that_cannot_be_written_as_an_error(
 ) -> None:
     clipboard = UnwritableClipboard(BARGAIN, "cannot write the clipboard: install xsel")
     with running(Assistant(local, clipboard)) as (worker, shown):
-        worker.jobs.put(("choose", bargain_panel, 1))
+        worker.submit(worker.choose, bargain_panel, 1)
         panel = shown.get(timeout=TIMEOUT)
-        worker.jobs.put(("suggest",))
+        worker.submit(worker.suggest)
         after = shown.get(timeout=TIMEOUT)
     assert isinstance(panel, NoticePanel)
     assert panel.level == "error"
@@ -1639,7 +1642,7 @@ def test_worker_choice_outside_the_panel_shows_and_copies_nothing(
     assistant: Assistant, clipboard: FakeClipboard, bargain_panel: SuggestPanel
 ) -> None:
     with running(assistant) as (worker, shown):
-        worker.jobs.put(("choose", bargain_panel, 9))
+        worker.submit(worker.choose, bargain_panel, 9)
     assert shown.empty()
     assert clipboard.writes == []
 
@@ -1727,9 +1730,11 @@ def test_hotkey_command_reads_the_server_from_the_environment(
 
 @pytest.mark.usefixtures("with_display")
 def test_hotkey_command_refuses_to_run_twice_on_one_desktop_before_loading_the_engine(
-    invoke: Callable[..., Any],
+    invoke: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("pyperclip")
+    # As if tkinter, pynput and a clipboard tool were all there (DISPLAY is fake).
+    monkeypatch.setattr("quickphrase.service.hotkey.app.preflight", lambda: None)
     with single_instance({"DISPLAY": ":99"}):
         result = invoke()
     assert result.exit_code == 4
@@ -1768,3 +1773,88 @@ def test_hotkey_command_checks_the_hotkeys_before_the_display(
     result = invoke("--suggest-key", "q")
     assert result.exit_code == 2
     assert "modifier" in result.output
+
+
+# --- after review: ordering, odd sidecars, an engine that cannot load --------------------------
+
+
+def test_a_pick_is_pasted_before_it_is_reported(clipboard: FakeClipboard) -> None:
+    # A slow sidecar must not hold the reply back from the chat window.
+    events: list[str] = []
+
+    class Reporting(RecordingBackend):
+        def accepted(self, choice: Choice, *, agent_id: str | None) -> bool:
+            events.append("reported")
+            return True
+
+    clipboard.text = BARGAIN
+    shown: queue.Queue[Panel] = queue.Queue()
+    worker = Worker(Assistant(Reporting(), clipboard), shown.put, lambda: events.append("pasted"))
+    worker.start()
+    worker.submit(worker.suggest)
+    panel = shown.get(timeout=TIMEOUT)
+    assert isinstance(panel, SuggestPanel)
+    worker.submit(worker.choose, panel, 1)
+    worker.stop()
+    worker.join(TIMEOUT)
+    assert events == ["pasted", "reported"]
+    assert clipboard.text == CANNED_REPLY
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"verdict": "maybe", "violations": [], "redacted": "x"},
+        {
+            "verdict": "block",
+            "violations": [
+                {
+                    "rule": "r",
+                    "category": "c",
+                    "severity": "fatal",
+                    "start": 0,
+                    "end": 1,
+                    "message": "m",
+                }
+            ],
+            "redacted": "x",
+        },
+    ],
+    ids=["unknown-verdict", "unknown-severity"],
+)
+def test_a_sidecar_answering_an_unknown_verdict_gives_an_error_notice(
+    clipboard: FakeClipboard, answer: dict[str, Any]
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answer)
+
+    clipboard.text = SAFE_REPLY
+    backend = SidecarBackend(SIDECAR_URL, client=mock_client(handler))
+    panel = Assistant(backend, clipboard).check()
+    assert isinstance(panel, NoticePanel)
+    assert panel.level == "error"
+    assert "unknown shape" in panel.message
+
+
+def test_an_in_process_engine_that_cannot_load_is_not_reloaded_on_every_hotkey(
+    clipboard: FakeClipboard,
+) -> None:
+    loads = 0
+
+    def broken() -> LocalBackend:
+        nonlocal loads
+        loads += 1
+        raise BackendError("the in-process engine cannot load either")
+
+    sidecar = SidecarBackend(SIDECAR_URL, client=mock_client(raising(httpx.ConnectError("no"))))
+    assistant = Assistant(FallbackBackend(sidecar, broken), clipboard)
+    clipboard.text = BARGAIN
+    panels = [assistant.suggest(), assistant.suggest()]
+    assert all(isinstance(p, NoticePanel) and p.level == "error" for p in panels)
+    assert loads == 1
+
+
+def test_shift_with_a_digit_is_refused_because_it_types_a_symbol() -> None:
+    with pytest.raises(HotkeyError, match="types a symbol"):
+        pynput_hotkey("ctrl+shift+1")
+    assert pynput_hotkey("ctrl+shift+q") == "<ctrl>+<shift>+q"

@@ -197,9 +197,7 @@ def stop_helper(helper: Helper) -> int:
 
 
 @pytest.fixture
-def launch(
-    desktop: Desktop, tmp_path: Path
-) -> Iterator[Callable[..., Helper]]:
+def launch(desktop: Desktop, tmp_path: Path) -> Iterator[Callable[..., Helper]]:
     """Start helpers with ``launch(*flags)``; each must exit 0 on SIGTERM."""
     helpers: list[Helper] = []
 
@@ -281,9 +279,7 @@ def test_paste_puts_the_reply_into_the_chat_window_that_had_focus(
     typed = tmp_path / "typed.txt"
     # A stand-in for the 千牛 chat box: a text field that has the keyboard and
     # writes what it holds when it closes.
-    chat = subprocess.Popen(
-        [sys.executable, "-c", CHAT_WINDOW, str(typed)], env=desktop.env
-    )
+    chat = subprocess.Popen([sys.executable, "-c", CHAT_WINDOW, str(typed)], env=desktop.env)
     try:
         desktop.wait_for_window("chat")
         launch("--paste")
@@ -381,7 +377,7 @@ def test_an_unreachable_sidecar_falls_back_to_the_in_process_engine_and_says_so(
     expected = engine.suggest(BARGAIN).suggestions[0].text
     nowhere = f"http://127.0.0.1:{free_port()}"
     helper = launch("--server", nowhere)
-    assert "loading the in-process engine instead" in helper.stderr()
+    assert "using the in-process engine" in helper.stderr()
     desktop.copy(BARGAIN)
     desktop.press("ctrl+alt+q")
     desktop.wait_for_window(SUGGEST_TITLE)

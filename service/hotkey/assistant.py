@@ -12,6 +12,7 @@ import dataclasses
 import logging
 
 from quickphrase.model.classifier import MAX_CHARS
+from quickphrase.phrases.compliance import MAX_CHECK_CHARS
 from quickphrase.phrases.ranker import DEFAULT_K
 
 from .backends import Backend, BackendError
@@ -54,7 +55,7 @@ class Assistant:
 
     def suggest(self) -> Panel:
         """Suggestions for the buyer message on the clipboard, or a notice why not."""
-        read = self._read("买家消息")
+        read = self._read("买家消息", MAX_CHARS)
         if isinstance(read, NoticePanel):
             return read
         text, notes = read.text, read.notes
@@ -64,13 +65,14 @@ class Assistant:
             )
         except BackendError as exc:
             return NoticePanel("没拿到推荐", str(exc), "error")
-        log.info("suggested: %s %.2f, %d choice(s)", panel.intent, panel.confidence,
-                 len(panel.choices))
+        log.info(
+            "suggested: %s %.2f, %d choice(s)", panel.intent, panel.confidence, len(panel.choices)
+        )
         return dataclasses.replace(panel, notes=(*notes, *panel.notes))
 
     def check(self) -> Panel:
         """The compliance verdict on the draft on the clipboard, or a notice why not."""
-        read = self._read("回复草稿")
+        read = self._read("回复草稿", MAX_CHECK_CHARS)
         if isinstance(read, NoticePanel):
             return read
         text, notes = read.text, read.notes
@@ -82,30 +84,39 @@ class Assistant:
         return dataclasses.replace(panel, notes=(*notes, *panel.notes), truncated=read.truncated)
 
     def choose(self, panel: SuggestPanel, position: int) -> Choice | None:
-        """Copy choice ``position`` (1-based) to the clipboard and report it.
+        """``pick`` then ``report``: copy choice ``position`` (1-based) and record it."""
+        choice = self.pick(panel, position)
+        if choice is not None:
+            self.report(choice)
+        return choice
 
-        Returns the choice, or None when the panel has no such position. A
-        feedback report that fails is logged, never raised: the agent has the
-        reply either way. Raises ``ClipboardError`` when the copy fails.
+    def pick(self, panel: SuggestPanel, position: int) -> Choice | None:
+        """Copy choice ``position`` (1-based) to the clipboard.
+
+        Returns the choice, or None when the panel has no such position.
+        Raises ``ClipboardError`` when the copy fails.
         """
         choice = panel.choice(position)
-        if choice is None:
-            return None
-        self.clipboard.write(choice.text)
+        if choice is not None:
+            self.clipboard.write(choice.text)
+        return choice
+
+    def report(self, choice: Choice) -> None:
+        """Tell the sidecar the agent took ``choice``. A report that fails is
+        logged, never raised: the agent has the reply either way."""
         try:
             reported = self.backend.accepted(choice, agent_id=self.agent_id)
         except BackendError as exc:
             log.warning("the choice of %s was not recorded: %s", choice.phrase_id, exc)
         else:
             if reported:
-                log.info("recorded: %s accepted at position %d", choice.phrase_id, position)
-        return choice
+                log.info("recorded: %s accepted at position %d", choice.phrase_id, choice.position)
 
     def copy_redacted(self, panel: CheckPanel) -> None:
         """Put the draft with its personal data masked on the clipboard."""
         self.clipboard.write(panel.redacted)
 
-    def _read(self, what: str) -> _Read | NoticePanel:
+    def _read(self, what: str, limit: int) -> _Read | NoticePanel:
         try:
             raw = self.clipboard.read()
         except ClipboardError as exc:
@@ -113,10 +124,10 @@ class Assistant:
         text = raw.translate(_SURROGATES).strip()
         if not text:
             return NoticePanel("剪贴板是空的", f"先复制{what},再按快捷键。")
-        if len(text) <= MAX_CHARS:
+        if len(text) <= limit:
             return _Read(text)
-        note = f"{what}有 {len(text)} 字,只看了前 {MAX_CHARS} 字。"
-        return _Read(text[:MAX_CHARS], (note,), truncated=True)
+        note = f"{what}有 {len(text)} 字,只看了前 {limit} 字。"
+        return _Read(text[:limit], (note,), truncated=True)
 
 
 @dataclasses.dataclass(frozen=True)

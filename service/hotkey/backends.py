@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .panels import CheckPanel, Choice, Flag, SuggestPanel
+from .panels import CheckPanel, Choice, Flag, SuggestPanel, Verdict
 
 if TYPE_CHECKING:
     import httpx
@@ -36,33 +36,46 @@ class SidecarUnreachableError(BackendError):
 
 
 class Backend(Protocol):
-    def suggest(self, text: str, *, shop_type: str, k: int, agent_id: str | None) -> SuggestPanel:
-        ...
+    def suggest(
+        self, text: str, *, shop_type: str, k: int, agent_id: str | None
+    ) -> SuggestPanel: ...
 
-    def check(self, text: str, *, shop_type: str, agent_id: str | None) -> CheckPanel:
-        ...
+    def check(self, text: str, *, shop_type: str, agent_id: str | None) -> CheckPanel: ...
 
     def accepted(self, choice: Choice, *, agent_id: str | None) -> bool:
         """Report that the agent picked ``choice``; False when there is nobody to tell."""
         ...
 
 
-def _flags(text: str, violations: list[Any]) -> tuple[Flag, ...]:
-    def get(v: Any, name: str) -> Any:
-        return v[name] if isinstance(v, dict) else getattr(v, name)
+VERDICTS = ("block", "warn", "pass")
+SEVERITIES = ("block", "warn")
 
-    return tuple(
+
+def _flags(text: str, violations: list[Any]) -> tuple[Flag, ...]:
+    def get(v: Any, name: str, default: Any = None) -> Any:
+        return v.get(name, default) if isinstance(v, dict) else getattr(v, name, default)
+
+    flags = tuple(
         Flag(
             severity=get(v, "severity"),
-            category=get(v, "category"),
+            category=str(get(v, "category")),
             span=text[get(v, "start") : get(v, "end")],
-            start=get(v, "start"),
-            end=get(v, "end"),
-            message=get(v, "message"),
-            masked=bool(v.get("masked", False) if isinstance(v, dict) else v.masked),
+            start=int(get(v, "start")),
+            end=int(get(v, "end")),
+            message=str(get(v, "message")),
+            masked=bool(get(v, "masked", False)),  # a sidecar older than the field: False
         )
         for v in violations
     )
+    if any(f.severity not in SEVERITIES for f in flags):
+        raise ValueError("unknown severity")
+    return flags
+
+
+def _verdict(value: Any) -> Verdict:
+    if value not in VERDICTS:
+        raise ValueError(f"unknown verdict {value!r}")
+    return value
 
 
 class LocalBackend:
@@ -86,9 +99,8 @@ class LocalBackend:
             result = self.engine.check(text, shop_type)
         except ValueError as exc:
             raise BackendError(str(exc)) from exc
-        verdict = result.verdict
-        assert verdict in ("block", "warn", "pass")
-        return CheckPanel(verdict, _flags(text, list(result.violations)), text, result.redacted)
+        flags = _flags(text, list(result.violations))
+        return CheckPanel(_verdict(result.verdict), flags, text, result.redacted)
 
     def accepted(self, choice: Choice, *, agent_id: str | None) -> bool:
         return False
@@ -131,10 +143,10 @@ class SidecarBackend:
         out = self._call("POST", "/v1/suggest", body)
         try:
             choices = tuple(
-                Choice(s["position"], s["phrase_id"], s["text"], s["intent"], s["suggestion_id"])
-                for s in out["suggestions"]
+                Choice(n, s["phrase_id"], s["text"], s["intent"], s["suggestion_id"])
+                for n, s in enumerate(out["suggestions"][:k], 1)
             )
-            return SuggestPanel(out["intent"], float(out["confidence"]), choices)
+            return SuggestPanel(str(out["intent"]), float(out["confidence"]), choices)
         except (KeyError, TypeError, ValueError) as exc:
             raise BackendError(f"the sidecar at {self.url} answered in an unknown shape") from exc
 
@@ -145,7 +157,7 @@ class SidecarBackend:
         out = self._call("POST", "/v1/check", body)
         try:
             flags = _flags(text, out["violations"])
-            return CheckPanel(out["verdict"], flags, text, out["redacted"])
+            return CheckPanel(_verdict(out["verdict"]), flags, text, str(out["redacted"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise BackendError(f"the sidecar at {self.url} answered in an unknown shape") from exc
 
@@ -217,6 +229,7 @@ class FallbackBackend:
         self._retry_after = retry_after
         self._clock = clock
         self._down_since: float | None = None
+        self._local_failed: BackendError | None = None
 
     @property
     def using_sidecar(self) -> bool:
@@ -230,9 +243,20 @@ class FallbackBackend:
         self.local()
 
     def local(self) -> LocalBackend:
+        """The in-process engine, loaded on first need; a load that failed once
+        is not tried again on every hotkey (it takes seconds)."""
+        if self._local_failed is not None:
+            raise self._local_failed
         if self._local is None:
-            self._local = self._make_local()
+            try:
+                self._local = self._make_local()
+            except BackendError as exc:
+                self._local_failed = exc
+                raise
         return self._local
+
+    def close(self) -> None:
+        self.sidecar.close()
 
     def suggest(self, text: str, *, shop_type: str, k: int, agent_id: str | None) -> SuggestPanel:
         return self._either("suggest", text, shop_type=shop_type, k=k, agent_id=agent_id)
@@ -245,8 +269,7 @@ class FallbackBackend:
 
     def _either(self, method: str, text: str, **kwargs: Any) -> Any:
         retry_due = (
-            self._down_since is not None
-            and self._clock() - self._down_since >= self._retry_after
+            self._down_since is not None and self._clock() - self._down_since >= self._retry_after
         )
         if self._down_since is None or retry_due:
             try:

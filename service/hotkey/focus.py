@@ -40,21 +40,30 @@ class X11FocusKeeper:
 
         self._x = X
         self._errors = (error.XError, error.ConnectionClosedError)
+        self._catch = error.CatchError
         self._display = display.Display()
         self._window: Any = None
 
     def remember(self) -> None:
-        focus = self._display.get_input_focus().focus
+        try:
+            focus = self._display.get_input_focus().focus
+        except self._errors:
+            focus = None
         # PointerRoot and None come back as ints: there is no window to return to.
         self._window = None if isinstance(focus, int) else focus
 
     def restore(self) -> None:
         if self._window is None:
             return
+        # Without a catcher python-xlib prints an X error about a window closed
+        # meanwhile to stderr; that is no error of ours.
+        gone = self._catch()
         try:
-            self._window.set_input_focus(self._x.RevertToParent, self._x.CurrentTime)
+            self._window.set_input_focus(self._x.RevertToParent, self._x.CurrentTime, onerror=gone)
             self._display.sync()
-        except self._errors:  # the window closed meanwhile
+        except self._errors:
+            gone = None
+        if gone is None or gone.get_error():
             log.debug("the window that had focus is gone")
 
 

@@ -55,6 +55,11 @@ def pynput_hotkey(spec: str) -> str:
             f"{spec!r}: unknown key {key!r}; use a letter, digit, f1-f12, space or tab"
         )
     names = list(dict.fromkeys(_MODIFIERS[m] for m in mods))
+    if "shift" in names and len(key) == 1 and not key.isalpha():
+        raise HotkeyError(
+            f"{spec!r}: shift with {key!r} types a symbol, which pynput sees instead; "
+            "use shift with a letter or f1-f12"
+        )
     return "+".join([*(f"<{m}>" for m in names), f"<{key}>" if key in _NAMED_KEYS else key])
 
 

@@ -40,6 +40,7 @@ CATEGORY_NAMES = {
     "extreme_claim": "极限用语",
 }
 VERDICT_NAMES = {"block": "拦截", "warn": "注意", "pass": "可以发送"}
+Verdict = Literal["block", "warn", "pass"]
 
 
 def intent_name(intent: str) -> str:
@@ -95,7 +96,7 @@ class SuggestPanel:
 
 @dataclass(frozen=True)
 class CheckPanel:
-    verdict: Literal["block", "warn", "pass"]
+    verdict: Verdict
     flags: tuple[Flag, ...]
     text: str
     redacted: str

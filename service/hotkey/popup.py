@@ -6,6 +6,8 @@ hands the agent's pick to ``on_choose`` / ``on_copy`` and the app does the rest.
 
 from __future__ import annotations
 
+import contextlib
+import time
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import font as tkfont
@@ -13,8 +15,10 @@ from tkinter import font as tkfont
 from .focus import FocusKeeper, NoFocusKeeper
 from .panels import (
     CATEGORY_NAMES,
+    INTENT_NAMES,
     VERDICT_NAMES,
     CheckPanel,
+    Choice,
     NoticePanel,
     Panel,
     SuggestPanel,
@@ -25,6 +29,10 @@ from .panels import (
 TITLE = "quickphrase"  # ASCII: tools such as xdotool match titles as Latin-1
 WIDTH = 460  # pixels of text before a phrase wraps
 NOTICE_SECONDS = 6
+NOTICE_DEAF_MS = 300  # keys still held from the hotkey must not close a notice at once
+MAX_FLAGS = 6  # more would push the footer off the screen
+MAX_SHOWN_CHARS = 300  # of the redacted draft; the copy is whole
+_MODIFIER_KEYS = ("Control", "Alt", "Shift", "Super", "Meta", "ISO_", "Caps", "Num")
 _COLOURS = {"block": "#c62828", "warn": "#e65100", "pass": "#2e7d32", "error": "#c62828"}
 _BG, _HOVER, _TEXT, _MUTED = "#ffffff", "#e3f2fd", "#212121", "#666666"
 _ACCENT, _NOTE = "#1565c0", "#e65100"
@@ -52,6 +60,9 @@ class Popup:
         self._font = tkfont.Font(root, family=base["family"], size=11)
         self._bold = tkfont.Font(root, family=base["family"], size=11, weight="bold")
         self._small = tkfont.Font(root, family=base["family"], size=9)
+        # A pinyin input method would swallow C and digits typed into the popup.
+        with contextlib.suppress(tk.TclError):
+            root.tk.call("tk", "useinputmethods", "0")
 
     @property
     def showing(self) -> bool:
@@ -65,6 +76,7 @@ class Popup:
         win.withdraw()
         win.attributes("-topmost", True)
         win.resizable(False, False)
+        win.protocol("WM_DELETE_WINDOW", self.close)  # the title bar's ×
         self._window = win
         if isinstance(panel, SuggestPanel):
             self._suggestions(win, panel)
@@ -92,14 +104,18 @@ class Popup:
             self._footer(win, "Esc 关闭")
             return
         for choice in panel.choices:
-            self._choice_row(win, panel, choice.position, choice.text)
+            self._choice_row(win, panel, choice)
             for key in (str(choice.position), f"KP_{choice.position}"):
                 win.bind(f"<KeyPress-{key}>", lambda _e, n=choice.position: self._choose(panel, n))
         last = len(panel.choices)
         keys = "1" if last == 1 else f"1-{last}"
         self._footer(win, f"按 {keys} 或点击{self._verb} · Esc 关闭")
 
-    def _choice_row(self, win: tk.Toplevel, panel: SuggestPanel, position: int, text: str) -> None:
+    def _choice_row(self, win: tk.Toplevel, panel: SuggestPanel, choice: Choice) -> None:
+        position, text = choice.position, choice.text
+        if choice.intent != panel.intent:  # a multi-question message: say which one
+            # No space after the tag: Tk would wrap there and leave it on a line alone.
+            text = f"【{INTENT_NAMES.get(choice.intent, choice.intent)}】{text}"
         row = tk.Frame(win, background=_BG, cursor="hand2")
         row.pack(fill="x", pady=(4, 0))
         number = tk.Label(
@@ -129,7 +145,7 @@ class Popup:
         self._label(win, heading, self._bold, colour=_COLOURS[panel.verdict])
         self._notes(win, panel.notes)
         explained: set[str] = set()
-        for flag in panel.flags:
+        for flag in panel.flags[:MAX_FLAGS]:
             self._label(
                 win,
                 f"{category_name(flag.category)}「{flag.span}」",
@@ -140,6 +156,8 @@ class Popup:
             if flag.message not in explained:  # three phone numbers need one explanation
                 explained.add(flag.message)
                 self._label(win, flag.message, self._small, colour=_MUTED)
+        if len(panel.flags) > MAX_FLAGS:
+            self._label(win, f"还有 {len(panel.flags) - MAX_FLAGS} 处", self._small, colour=_MUTED)
         if not panel.offers_redacted:
             if panel.truncated:
                 advice = "草稿太长,请分段检查"
@@ -150,13 +168,16 @@ class Popup:
             self._footer(win, f"{advice} · Esc 关闭")
             return
         self._label(win, "脱敏后:", self._small, colour=_MUTED, pad=4)
-        self._label(win, panel.redacted, self._font)
+        shown = panel.redacted
+        if len(shown) > MAX_SHOWN_CHARS:
+            shown = shown[:MAX_SHOWN_CHARS] + "……"
+        self._label(win, shown, self._font)
         if panel.redacted_problems:
             still = "、".join(CATEGORY_NAMES.get(c, c) for c in panel.redacted_problems)
             self._label(win, f"脱敏后仍有「{still}」问题,发送前请改写。", self._small, colour=_NOTE)
-        for key in ("c", "C", "Return", "KP_Enter"):
+        for key in ("Return", "KP_Enter", "c", "C"):
             win.bind(f"<KeyPress-{key}>", lambda _e: self._copy(panel))
-        self._footer(win, f"按 C 或 Enter {self._verb}脱敏后的文本 · Esc 关闭")
+        self._footer(win, f"按 Enter(或 C){self._verb}脱敏后的文本 · Esc 关闭")
 
     def _notice(self, win: tk.Toplevel, panel: NoticePanel) -> None:
         win.title(f"{TITLE}: notice")
@@ -165,7 +186,14 @@ class Popup:
         self._notes(win, panel.notes)
         self._label(win, panel.message, self._font)
         self._footer(win, "按任意键关闭")
-        win.bind("<KeyPress>", lambda _e: self.close())
+        opened = time.monotonic()
+
+        def key(event: tk.Event) -> None:
+            held = time.monotonic() - opened < NOTICE_DEAF_MS / 1000
+            if not held and not str(event.keysym).startswith(_MODIFIER_KEYS):
+                self.close()
+
+        win.bind("<KeyPress>", key)
         win.after(NOTICE_SECONDS * 1000, lambda w=win: self._expire(w))
 
     def _choose(self, panel: SuggestPanel, position: int) -> None:
@@ -215,8 +243,13 @@ class Popup:
         win.update_idletasks()
         x, y = win.winfo_pointerxy()
         width, height = win.winfo_reqwidth(), win.winfo_reqheight()
-        x = max(0, min(x + 12, win.winfo_screenwidth() - width - 8))
-        y = max(0, min(y + 12, win.winfo_screenheight() - height - 8))
+        screen_w, screen_h = win.winfo_screenwidth(), win.winfo_screenheight()
+        x, y = x + 12, y + 12
+        # Tk knows only the primary monitor's size on Windows and macOS: keep a
+        # popup on it, but leave one opened on another monitor where it is.
+        if 0 <= x < screen_w and 0 <= y < screen_h:
+            x = max(0, min(x, screen_w - width - 8))
+            y = max(0, min(y, screen_h - height - 8))
         win.geometry(f"+{x}+{y}")
         win.deiconify()
         win.lift()

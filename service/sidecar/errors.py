@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from .logs import where_it_failed
+from ..tracebacks import where_it_failed
 from .schemas import ErrorResponse, error_body
 
 log = logging.getLogger("quickphrase.sidecar")

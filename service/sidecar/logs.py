@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import traceback
 from typing import Any
 
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -56,12 +55,3 @@ def configure(level: str = "info", *, as_json: bool = False) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-
-
-def where_it_failed(exc: BaseException) -> str:
-    """``Type at file:line in function <- ...``: the traceback without the message."""
-    frames = traceback.extract_tb(exc.__traceback__)[-4:]
-    at = " <- ".join(
-        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in reversed(frames)
-    )
-    return f"{type(exc).__name__} at {at}" if at else type(exc).__name__
