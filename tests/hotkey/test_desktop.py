@@ -27,10 +27,10 @@ import pytest
 
 from quickphrase.engine import Engine
 
-from .sidecars import QUICKPHRASE, api, free_port, server_env, start_server, stop_server
+from ..sidecars import QUICKPHRASE, api, free_port, server_env, start_server, stop_server
 
 TOOLS = ("Xvfb", "xdotool", "xclip")
-ARTEFACTS = Path(__file__).resolve().parent.parent / ".artefacts"
+ARTEFACTS = Path(__file__).resolve().parents[2] / ".artefacts"  # at the repository's root
 READY_SECONDS = 30.0
 POPUP_SECONDS = 10.0
 BARGAIN = "亲,能便宜点吗"
@@ -210,11 +210,6 @@ def launch(desktop: Desktop, tmp_path: Path) -> Iterator[Callable[..., Helper]]:
         code = stop_helper(helper)
         assert code == 0, f"the helper exited with {code} on SIGTERM:\n{helper.stderr()}"
         assert "Traceback" not in helper.stderr(), helper.stderr()
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine()
 
 
 # --- the suggest hotkey ------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The desktop hotkey helper (``quickphrase hotkey``), one part per module."""
