@@ -29,6 +29,7 @@ from .cli_common import (
     PhrasesOption,
     RulesOption,
     ShopTypeOption,
+    check_shop_type,
     check_text_argument,
     fail,
     load_compliance,
@@ -189,8 +190,7 @@ def check(
         except ValueError as exc:
             return LineError(str(exc))
 
-    if shop_type not in ("taobao", "tmall"):
-        raise fail(f"unknown shop type {shop_type!r}; use taobao or tmall", EXIT_BAD_INPUT)
+    check_shop_type(shop_type)
     if text is not None:
         result = one(text)
         if isinstance(result, LineError):

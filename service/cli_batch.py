@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from quickphrase.phrases.library import SHOP_TYPES
 from quickphrase.phrases.ranker import DEFAULT_K, MAX_K
 
 from .batch.job import (
@@ -30,6 +29,7 @@ from .cli_common import (
     RulesOption,
     fail,
     load_engine,
+    shop_type_problem,
 )
 
 SMALL_INPUT_BYTES = 4 << 20  # below this, starting worker processes costs more than it saves
@@ -135,8 +135,8 @@ def batch(
     problems = []
     if engine not in ("local", "spark"):
         problems.append(f"unknown engine {engine!r}; use local or spark")
-    if shop_type not in SHOP_TYPES:
-        problems.append(f"unknown shop type {shop_type!r}; use taobao or tmall")
+    if problem := shop_type_problem(shop_type):
+        problems.append(problem)
     if not 1 <= k <= MAX_K:
         problems.append(f"-k must be between 1 and {MAX_K}")
     if workers is not None and workers < 1:

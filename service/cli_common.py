@@ -13,7 +13,7 @@ import typer
 
 from quickphrase.model.artifact import ModelLoadError
 from quickphrase.phrases.compliance import ComplianceFilter, RuleError
-from quickphrase.phrases.library import LibraryError
+from quickphrase.phrases.library import SHOP_TYPES, LibraryError
 
 if TYPE_CHECKING:
     from quickphrase.engine import Engine
@@ -85,6 +85,20 @@ def load_compliance(rules: list[Path] | None, disable: list[str] | None) -> Comp
         return ComplianceFilter.load(rules or (), disable=disable or ())
     except RuleError as exc:
         raise fail(str(exc), EXIT_CONFIG) from None
+
+
+def shop_type_problem(shop_type: str | None) -> str | None:
+    """Why ``shop_type`` is not one the rules know, or None (no shop type is fine)."""
+    if shop_type is None or shop_type in SHOP_TYPES:
+        return None
+    return f"unknown shop type {shop_type!r}; use {' or '.join(SHOP_TYPES)}"
+
+
+def check_shop_type(shop_type: str | None) -> None:
+    """Exit 2 for a shop type the rules do not know."""
+    problem = shop_type_problem(shop_type)
+    if problem:
+        raise fail(problem, EXIT_BAD_INPUT)
 
 
 def reason(exc: OSError) -> str:

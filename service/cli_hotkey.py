@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from quickphrase.phrases.library import SHOP_TYPES
-
 from .cli_common import (
     EXIT_BAD_INPUT,
     EXIT_CONFIG,
@@ -19,6 +17,7 @@ from .cli_common import (
     PhrasesOption,
     RulesOption,
     ShopTypeOption,
+    check_shop_type,
     fail,
     load_engine,
 )
@@ -73,8 +72,7 @@ def hotkey(
     """
     from .hotkey.keys import HotkeyError, distinct_hotkeys
 
-    if shop_type not in SHOP_TYPES:
-        raise fail(f"unknown shop type {shop_type!r}; use taobao or tmall", EXIT_BAD_INPUT)
+    check_shop_type(shop_type)
     try:
         distinct_hotkeys(suggest_key, check_key)
     except HotkeyError as exc:

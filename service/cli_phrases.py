@@ -23,6 +23,7 @@ from .cli_common import (
     DisableRuleOption,
     ModelOption,
     RulesOption,
+    check_shop_type,
     fail,
     load_compliance,
 )
@@ -108,8 +109,7 @@ def export_phrases(
     """Write the library as a 千牛, 搜狗, Rime or QQ拼音 phrase file, variables filled
     from the shop profile."""
     fmt = _format(output, fmt)
-    if shop_type is not None and shop_type not in SHOP_TYPES:
-        raise fail(f"unknown shop type {shop_type!r}; use taobao or tmall", EXIT_BAD_INPUT)
+    check_shop_type(shop_type)
     try:
         library = load_library(phrases)
     except LibraryError as exc:
@@ -173,8 +173,7 @@ def import_phrases(
     from quickphrase.model.classifier import OTHER
 
     fmt = _format(source, fmt)
-    if shop_type is not None and shop_type not in SHOP_TYPES:
-        raise fail(f"unknown shop type {shop_type!r}; use taobao or tmall", EXIT_BAD_INPUT)
+    check_shop_type(shop_type)
     shop_types = [shop_type] if shop_type else list(SHOP_TYPES)
     try:
         entries = read_phrase_file(source, fmt, encoding=encoding)
