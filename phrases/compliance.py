@@ -27,6 +27,7 @@ from .yamlio import LINES, YamlError, line_of, load_yaml
 
 BUNDLED_RULES = Path(__file__).parent / "rules"
 SEVERITIES = ("block", "warn")
+VERDICTS = ("pass", "warn", "block")  # from harmless to blocked
 CATEGORIES = (
     "delivery_promise",
     "pii_leak",

@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from quickphrase.phrases.compliance import SEVERITIES, VERDICTS
+
 from .panels import CheckPanel, Choice, Flag, SuggestPanel, Verdict
 
 if TYPE_CHECKING:
@@ -47,23 +49,17 @@ class Backend(Protocol):
         ...
 
 
-VERDICTS = ("block", "warn", "pass")
-SEVERITIES = ("block", "warn")
-
-
-def _flags(text: str, violations: list[Any]) -> tuple[Flag, ...]:
-    def get(v: Any, name: str, default: Any = None) -> Any:
-        return v.get(name, default) if isinstance(v, dict) else getattr(v, name, default)
-
+def _flags(text: str, violations: list[dict[str, Any]]) -> tuple[Flag, ...]:
+    """Violations as ``/v1/check`` and ``Violation.to_dict`` give them, for a panel."""
     flags = tuple(
         Flag(
-            severity=get(v, "severity"),
-            category=str(get(v, "category")),
-            span=text[get(v, "start") : get(v, "end")],
-            start=int(get(v, "start")),
-            end=int(get(v, "end")),
-            message=str(get(v, "message")),
-            masked=bool(get(v, "masked", False)),  # a sidecar older than the field: False
+            severity=v["severity"],
+            category=str(v["category"]),
+            span=text[v["start"] : v["end"]],
+            start=int(v["start"]),
+            end=int(v["end"]),
+            message=str(v["message"]),
+            masked=bool(v.get("masked", False)),  # a sidecar older than the field: False
         )
         for v in violations
     )
@@ -99,7 +95,7 @@ class LocalBackend:
             result = self.engine.check(text, shop_type)
         except ValueError as exc:
             raise BackendError(str(exc)) from exc
-        flags = _flags(text, list(result.violations))
+        flags = _flags(text, [v.to_dict() for v in result.violations])
         return CheckPanel(_verdict(result.verdict), flags, text, result.redacted)
 
     def accepted(self, choice: Choice, *, agent_id: str | None) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from quickphrase.phrases.compliance import VERDICTS as VERDICTS  # the report counts by these
+
 INTENTS = (
     "greeting",
     "bargaining",
@@ -24,7 +26,6 @@ INTENTS = (
     "other",
 )
 OTHER = "other"
-VERDICTS = ("pass", "warn", "block")
 CONFIDENCE_BINS = 20  # bins of 0.05
 
 
