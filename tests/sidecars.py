@@ -1,6 +1,7 @@
-"""Real ``quickphrase serve`` processes for tests: start on a free port, call, stop.
+"""Sidecars for tests: real ``quickphrase serve`` processes (start on a free
+port, call, stop) and waiting on an in-process app's statistics.
 
-Shared by the sidecar's process tests and the hotkey helper's desktop tests.
+Shared by the sidecar's tests and the hotkey helper's.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 QUICKPHRASE = Path(sys.executable).with_name("quickphrase")
 READY_SECONDS = 20.0  # from spawning the process to the first /readyz 200
@@ -144,3 +149,17 @@ def api(server: Server, method: str, path: str, body: Any = None) -> Any:
     status, raw = request(server, method, path, body)
     assert status == 200, f"{method} {path} -> {status}: {raw.decode(errors='replace')}"
     return json.loads(raw)
+
+
+def wait_for_stats(
+    client: TestClient, ready: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+) -> dict[str, Any]:
+    """GET /v1/stats until ``ready`` holds (the sidecar commits statistics in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get("/v1/stats")
+        assert response.status_code == 200, response.text
+        stats = response.json()
+        if ready(stats) or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.02)

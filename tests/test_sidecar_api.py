@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +35,8 @@ from quickphrase.model.artifact import (
 from quickphrase.phrases.library import BUNDLED_LIBRARY
 from quickphrase.service.cli import app as cli_app
 from quickphrase.service.sidecar import Settings, StartupError, create_app, logs
+
+from .sidecars import wait_for_stats
 
 KEY = "test-key-0123456789"
 BARGAIN = "亲,能便宜点吗"
@@ -146,21 +147,6 @@ def samples(client: TestClient, **headers: str) -> list[tuple[str, dict[str, str
         for family in text_string_to_metric_families(response.text)
         for s in family.samples
     ]
-
-
-def wait_for_stats(
-    client: TestClient, ready: Callable[[dict[str, Any]], bool], timeout: float = 5.0
-) -> dict[str, Any]:
-    """GET /v1/stats until ``ready`` holds (statistics are committed in the
-    background, a fraction of a second after the request)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get("/v1/stats")
-        assert response.status_code == 200, response.text
-        stats = response.json()
-        if ready(stats) or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.02)
 
 
 def ids(suggestions: list[dict[str, Any]]) -> list[str]:

@@ -12,12 +12,10 @@ import contextlib
 import json
 import logging
 import queue
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
-from fastapi.testclient import TestClient
 
 from quickphrase.engine import Engine
 from quickphrase.service.hotkey.app import Worker
@@ -201,20 +199,6 @@ def leaks(records: Iterable[logging.LogRecord], secrets: Iterable[str]) -> list[
         parts = [record.getMessage(), *map(str, vars(record).values())]
         found += [p for p in parts if any(s in p for s in secrets)]
     return found
-
-
-def wait_for_stats(
-    client: TestClient, ready: Callable[[dict[str, Any]], bool], timeout: float = 5.0
-) -> dict[str, Any]:
-    """GET /v1/stats until ``ready`` holds (the sidecar commits statistics in the background)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get("/v1/stats")
-        assert response.status_code == 200, response.text
-        stats = response.json()
-        if ready(stats) or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.02)
 
 
 def by_position(stats: dict[str, Any]) -> dict[int, dict[str, Any]]:

@@ -31,6 +31,7 @@ from quickphrase.service.hotkey.backends import (
 )
 from quickphrase.service.hotkey.panels import CheckPanel, NoticePanel, SuggestPanel
 
+from ..sidecars import wait_for_stats
 from .doubles import (
     BARGAIN,
     CANNED_REPLY,
@@ -45,7 +46,6 @@ from .doubles import (
     mock_client,
     mock_sidecar,
     raising,
-    wait_for_stats,
 )
 
 # --- the sidecar backend, against a real sidecar app in process -----------------------------------
