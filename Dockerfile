@@ -1,5 +1,6 @@
 # quickphrase sidecar: model, phrase library and dictionaries are baked into the image.
-# Install steps are the README's: a virtual environment and `pip install .`.
+# Install steps are the README's: a virtual environment and `pip install .`,
+# with a C compiler for the native featuriser, removed again in the same layer.
 #   docker build -t quickphrase .
 #   docker run -p 8000:8000 -e QUICKPHRASE_API_KEY=change-me -v qp-data:/data quickphrase
 # Off loopback the sidecar refuses to start without an API key.
@@ -11,13 +12,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --create-home --uid 10001 quickphrase
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY quickphrase ./quickphrase
 COPY model ./model
 COPY training ./training
 COPY phrases ./phrases
 COPY service ./service
-RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install -q .
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && python3 -m venv /opt/venv && /opt/venv/bin/pip install -q . \
+    && /opt/venv/bin/python -c "from quickphrase.model import features; assert features.NATIVE_AVAILABLE" \
+    && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 
 RUN mkdir /data && chown quickphrase /data
 VOLUME /data

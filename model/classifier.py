@@ -96,6 +96,10 @@ class IntentClassifier:
     threads:
         onnxruntime intra-op threads. One is fastest for chat-sized batches;
         use processes to spread a large batch over cores.
+    native:
+        Featurise with the compiled kernel: ``None`` (default) when it was
+        built at install, ``False`` for the NumPy path (same features, slower
+        per message), ``True`` to fail if it was not built.
     """
 
     def __init__(
@@ -105,6 +109,7 @@ class IntentClassifier:
         max_chars: int = MAX_CHARS,
         threads: int = 1,
         segmenter: Segmenter | None = None,
+        native: bool | None = None,
     ) -> None:
         self.model_dir = resolve_model_dir(model_dir)
         files: ModelFiles = read_model_files(self.model_dir)
@@ -113,7 +118,7 @@ class IntentClassifier:
         self.thresholds = files.thresholds
         self.max_chars = max_chars
         try:
-            self._featurizer = NgramFeaturizer.from_config(files.features)
+            self._featurizer = NgramFeaturizer.from_config(files.features, native=native)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(
                 f"model file {self.model_dir / FEATURES_FILE} is malformed: {exc!r}"
@@ -131,6 +136,7 @@ class IntentClassifier:
             raise ModelLoadError(
                 f"model file {self.model_dir / ONNX_FILE} is not a valid ONNX model: {exc}"
             ) from None
+        self.native: bool = self._featurizer.native
         self._check_files_agree()
         self._other = self.labels.index(OTHER) if OTHER in self.labels else -1
 

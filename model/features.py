@@ -1,4 +1,4 @@
-"""Sparse TF-IDF features for the ONNX intent graph, vectorised with numpy.
+"""Sparse TF-IDF features for the ONNX intent graph.
 
 scikit-learn's ``TfidfVectorizer`` blocks are fitted at training time; at
 serving time we need their n-gram vocabularies and idf weights. A message
@@ -9,30 +9,37 @@ Why not skl2onnx's ``TfidfVectorizer`` converter: its ONNX operator emits a
 dense vocabulary-sized vector per message, about 0.6 ms per message at 30k
 n-grams on a small machine, where this sparse path costs a few microseconds.
 
-How n-grams are found without a Python loop per n-gram: every n-gram becomes
-an integer key. Characters are code points (21 bits each, so up to three fit
-in an int64 exactly); words are indices into the vocabulary's token list.
-Keys are looked up with ``np.searchsorted`` in sorted tables built at load
-time. A batch of messages is processed in one pass; n-grams that would cross
-from one message into the next are masked out.
+Every n-gram becomes an integer key. Characters are code points (21 bits
+each, so up to three fit in an int64 exactly); words are indices into the
+vocabulary's token list. Keys are looked up in sorted tables built at load
+time, by one of two interchangeable paths:
 
-The result equals scikit-learn's ``transform`` for the configuration training
-uses (words joined by single spaces, both blocks over that string);
+- the native kernel (``_ngrams.pyx``, compiled at install): one C pass per
+  row, a few microseconds for a chat message;
+- NumPy (``np.searchsorted``), used when the kernel was not built (no C
+  compiler at install): a batch is processed in one pass, n-grams that would
+  cross from one message into the next masked out. It is about as fast on
+  large batches, but per-call overhead makes it slow for a single message.
+
+Both equal scikit-learn's ``transform`` for the configuration training uses
+(words joined by single spaces, both blocks over that string);
 ``tests/test_features.py`` holds them to it.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-SMALL_BATCH = 16
+try:
+    from . import _ngrams
+except ImportError:  # installed without a C compiler: the NumPy path serves
+    _ngrams = None
+
+NATIVE_AVAILABLE = _ngrams is not None
 _CHAR_BITS = 21  # enough for any Unicode code point
 _MAX_CHAR_N = 63 // _CHAR_BITS
 
@@ -76,55 +83,24 @@ class _Block:
     ngram_range: tuple[int, int]
     offset: int
     size: int
-    columns: dict[str, int]  # n-gram -> model column, for the small-batch path
+    tables: dict[int, _Table]
     strip_spaces: bool = False  # character blocks may read the words without spaces
-
-    def text(self, words: str) -> str:
-        return words.replace(" ", "") if self.strip_spaces else words
-
-    def ngrams(self, words: str) -> list[str]:
-        """The n-grams scikit-learn's analyzer yields for ``words``, in some order."""
-        lo, hi = self.ngram_range
-        units: Sequence[str] = (
-            self.text(words) if self.analyzer == "char" else (words.split(" ") if words else [])
-        )
-        join = "".join if self.analyzer == "char" else " ".join
-        grams: list[str] = list(units) if lo == 1 else []
-        # zip over shifted sequences keeps the loop in C.
-        for n in range(max(lo, 2), hi + 1):
-            grams += map(join, zip(*(units[k:] for k in range(n)), strict=False))
-        return grams
-
-    def ngrams_across(self, clauses: Sequence[str]) -> list[str] | None:
-        """N-grams of the joined clauses that span a join between two clauses.
-
-        ``None`` when a clause is too short for each such n-gram to span
-        exactly one join; the caller then counts the joined string itself.
-        """
-        lo, hi = self.ngram_range
-        if self.analyzer == "char":
-            pieces: list[Sequence[str]] = [self.text(c) for c in clauses]
-            separator, join = ([] if self.strip_spaces else [" "]), "".join
-        else:
-            # The space between words is a separator, not a word.
-            pieces, separator, join = [c.split(" ") for c in clauses], [], " ".join
-        if any(len(p) < hi - 1 for p in pieces):
-            return None
-        grams: list[str] = []
-        for left, right in itertools.pairwise(pieces):
-            head = list(left[len(left) - hi + 1 :]) if hi > 1 else []
-            window = [*head, *separator, *right[: hi - 1]]
-            at = len(head)  # first unit after the join (the space, if kept)
-            for n in range(max(lo, 1 if separator else 2), hi + 1):
-                # Windows that hold the unit just before the join and the one
-                # at it: they exist only in the joined string.
-                first = max(0, at - n + 1)
-                last = min(at if separator else at - 1, len(window) - n)
-                grams += [join(window[i : i + n]) for i in range(first, last + 1)]
-        return grams
 
     def hits(self, rows: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+    def flat_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every length's table one after the other, for the native kernel.
+
+        Returns (keys, columns, starts): length ``lo + i`` is at
+        ``starts[i]:starts[i + 1]``.
+        """
+        lo, hi = self.ngram_range
+        tables = [self.tables[n] for n in range(lo, hi + 1)]
+        starts = np.cumsum([0, *(len(t.keys) for t in tables)]).astype(np.int64)
+        keys = np.concatenate([t.keys for t in tables])
+        columns = np.concatenate([t.columns for t in tables])
+        return keys, columns, starts
 
     def _find(
         self,
@@ -174,7 +150,6 @@ class CharBlock(_Block):
         self.ngram_range = ngram_range
         self.offset = offset
         self.size = len(vocabulary)
-        self.columns = {gram: i + offset for i, gram in enumerate(vocabulary)}
         by_length: dict[int, list[tuple[int, int]]] = {
             n: [] for n in range(ngram_range[0], ngram_range[1] + 1)
         }
@@ -186,7 +161,7 @@ class CharBlock(_Block):
         self.tables = {n: _Table.build(pairs) for n, pairs in by_length.items()}
 
     def hits(self, rows: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        rows = [self.text(r) for r in rows] if self.strip_spaces else rows
+        rows = [r.replace(" ", "") for r in rows] if self.strip_spaces else rows
         # surrogatepass: a lone surrogate from a client is still a character.
         units = np.frombuffer(
             "".join(rows).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
@@ -206,7 +181,6 @@ class WordBlock(_Block):
         self.ngram_range = ngram_range
         self.offset = offset
         self.size = len(vocabulary)
-        self.columns = {gram: i + offset for i, gram in enumerate(vocabulary)}
         split = [gram.split(" ") for gram in vocabulary]
         self.tokens: dict[str, int] = {}
         for parts in split:
@@ -244,21 +218,40 @@ class NgramFeaturizer:
 
     Padding uses the id ``width``, one past the last column, whose model row
     is zero, so padded slots contribute nothing.
+
+    Parameters
+    ----------
+    native:
+        Use the compiled kernel (``quickphrase.model._ngrams``). ``None``
+        (default) uses it when it was built; ``False`` forces the NumPy path,
+        which gives the same features, slower on small batches.
     """
 
     def __init__(
-        self, blocks: Sequence[_Block], idf: np.ndarray, sublinear_tf: Sequence[bool]
+        self,
+        blocks: Sequence[_Block],
+        idf: np.ndarray,
+        sublinear_tf: Sequence[bool],
+        *,
+        native: bool | None = None,
     ) -> None:
         self.blocks = tuple(blocks)
         self.width = sum(b.size for b in self.blocks)
         self._idf = np.asarray(idf, dtype=np.float64)
         self._block_of = np.repeat(np.arange(len(self.blocks)), [b.size for b in self.blocks])
         self._sublinear = np.asarray(sublinear_tf, dtype=bool)
-        self._idf_list: list[float] = self._idf.tolist()
-        self._sublinear_list = [bool(x) for x in sublinear_tf]
+        if native and _ngrams is None:
+            raise ImportError(
+                "the native featuriser quickphrase.model._ngrams was not built; "
+                "reinstall with a C compiler (pip install -e .) or pass native=False"
+            )
+        self.native = NATIVE_AVAILABLE if native is None else native
+        self._kernel = self._build_kernel() if self.native else None
 
     @classmethod
-    def from_config(cls, config: Sequence[dict[str, Any]]) -> NgramFeaturizer:
+    def from_config(
+        cls, config: Sequence[dict[str, Any]], *, native: bool | None = None
+    ) -> NgramFeaturizer:
         blocks: list[_Block] = []
         offset = 0
         for b in config:
@@ -275,12 +268,12 @@ class NgramFeaturizer:
             blocks.append(block)
             offset += len(b["vocabulary"])
         idf = np.concatenate([np.asarray(b["idf"], dtype=np.float64) for b in config])
-        return cls(blocks, idf, [bool(b["sublinear_tf"]) for b in config])
+        return cls(blocks, idf, [bool(b["sublinear_tf"]) for b in config], native=native)
 
     def transform(self, rows: Sequence[str]) -> dict[str, np.ndarray]:
         """Graph inputs for space-joined word strings, one row per string."""
-        if len(rows) <= SMALL_BATCH:
-            return self._pad([self._row(self._counts(words)) for words in rows])
+        if self._kernel is not None:
+            return self._kernel.transform(rows)
         return self._transform_large(rows)
 
     def transform_messages(self, messages: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
@@ -289,78 +282,34 @@ class NgramFeaturizer:
         Each message yields one row for the whole message (its clauses joined
         by spaces) and, when it has several clauses, one row per clause.
         """
-        if sum(len(m) for m in messages) > SMALL_BATCH:
-            rows: list[str] = []
-            for clauses in messages:
-                rows.append(" ".join(clauses))
-                if len(clauses) > 1:
-                    rows.extend(clauses)
-            return self._transform_large(rows)
-        # numpy's per-call overhead dominates for a handful of rows, so small
-        # batches stay in plain Python, and the whole message's n-gram counts
-        # are the clauses' counts plus the n-grams across each joining space.
-        out: list[tuple[list[int], list[float]]] = []
+        rows: list[str] = []
         for clauses in messages:
-            if len(clauses) == 1:
-                out.append(self._row(self._counts(clauses[0])))
-                continue
-            parts = [self._columns(c) for c in clauses]
-            whole = self._joined_counts(clauses, parts)
-            out.append(self._row(whole))
-            out.extend(self._row([_count(cols) for cols in part]) for part in parts)
-        return self._pad(out)
+            rows.append(" ".join(clauses))
+            if len(clauses) > 1:
+                rows.extend(clauses)
+        return self.transform(rows)
 
-    def _columns(self, words: str) -> list[list[int | None]]:
-        """Per block: the model column of each n-gram (None when unknown)."""
-        return [list(map(block.columns.get, block.ngrams(words))) for block in self.blocks]
-
-    def _counts(self, words: str) -> list[Counter[int]]:
-        """Per block: model column -> n-gram count."""
-        return [_count(cols) for cols in self._columns(words)]
-
-    def _joined_counts(
-        self, clauses: Sequence[str], parts: list[list[list[int | None]]]
-    ) -> list[Counter[int]]:
-        whole = []
-        for b, block in enumerate(self.blocks):
-            across = block.ngrams_across(clauses)
-            if across is None:  # a clause too short for the shortcut
-                return self._counts(" ".join(clauses))
-            columns = [col for part in parts for col in part[b]]
-            columns += map(block.columns.get, across)
-            whole.append(_count(columns))
-        return whole
-
-    def _row(self, counts: list[Counter[int]]) -> tuple[list[int], list[float]]:
-        idf = self._idf_list
-        ids: list[int] = []
-        values: list[float] = []
-        for block_counts, sublinear in zip(counts, self._sublinear_list, strict=True):
-            if not block_counts:
-                continue
-            if sublinear:
-                block_values = [
-                    idf[c] if n == 1 else (1.0 + math.log(n)) * idf[c]
-                    for c, n in block_counts.items()
-                ]
-            else:
-                block_values = [n * idf[c] for c, n in block_counts.items()]
-            norm = math.hypot(*block_values)
-            ids += block_counts
-            values += [v / norm for v in block_values]
-        return ids, values
-
-    def _pad(self, rows: list[tuple[list[int], list[float]]]) -> dict[str, np.ndarray]:
-        length = max(1, *(len(ids) for ids, _ in rows)) if rows else 1
-        pad = self.width
-        return {
-            "ids": np.array(
-                [ids + [pad] * (length - len(ids)) for ids, _ in rows], dtype=np.int64
-            ).reshape(len(rows), length),
-            "weights": np.array(
-                [v + [0.0] * (length - len(v)) for _, v in rows], dtype=np.float32
-            ).reshape(len(rows), length),
-        }
+    def _build_kernel(self) -> Any:
+        kernels = []
+        for block, sublinear in zip(self.blocks, self._sublinear.tolist(), strict=True):
+            keys, columns, starts = block.flat_tables()
+            words = isinstance(block, WordBlock)
+            kernels.append(
+                _ngrams.BlockKernel(
+                    words=words,
+                    strip_spaces=block.strip_spaces,
+                    sublinear=sublinear,
+                    lo=block.ngram_range[0],
+                    hi=block.ngram_range[1],
+                    base=block.base if words else 0,
+                    keys=keys,
+                    columns=columns,
+                    starts=starts,
+                    idf=self._idf,
+                    tokens=block.tokens if words else None,
+                )
+            )
+        return _ngrams.Kernel(kernels, self.width)
 
     def _transform_large(self, rows: Sequence[str]) -> dict[str, np.ndarray]:
         n_rows = len(rows)
@@ -390,8 +339,3 @@ class NgramFeaturizer:
         weights[row, slot] = values
         return {"ids": ids, "weights": weights}
 
-
-def _count(columns: list[int | None]) -> Counter[int]:
-    counts = Counter(columns)  # counted in C
-    counts.pop(None, None)
-    return counts

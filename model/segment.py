@@ -26,6 +26,13 @@ _CLAUSE_OPENERS = frozenset(
 )
 _MARKERS = frozenset({EMOTICON, IMAGE, MEDIA, URL})
 _MIN_CLAUSE_CHARS = 2
+_MAX_REMEMBERED = 200_000
+
+# What a token does to clause splitting (plain ints: compared per token).
+_WORD = 0
+_BREAK = 1  # punctuation or space: ends the clause
+_OPENER = 2  # starts a new clause and belongs to it
+_SKIP = 3  # other symbols: dropped
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class Segmenter:
             with Path(user_dict).open("rb") as fh:
                 self._tokenizer.load_userdict(fh)
         self.hmm = hmm
+        self._kinds: dict[str, int] = {}
 
     def words(self, text: str) -> str:
         """Space-joined words of ``text`` (normalised) without punctuation.
@@ -83,25 +91,41 @@ class Segmenter:
         """Cut ``text`` (already normalised) into words and clauses."""
         clauses: list[list[str]] = []
         current: list[str] = []
-        # Spaces separate clauses in chat ("在吗 有货吗"), so they break too.
+        kind_of = self._kinds.get
         for token in self._tokenizer.cut(text, HMM=self.hmm):
-            if token in _CLAUSE_BREAKS or token.isspace():
+            kind = kind_of(token)
+            if kind is None:
+                kind = self._remember_kind(token)
+            if kind == _WORD:
+                current.append(token)
+            elif kind == _BREAK:
                 if current:
                     clauses.append(current)
                     current = []
-            elif token in _CLAUSE_OPENERS:
+            elif kind == _OPENER:
                 if current:
                     clauses.append(current)
                 current = [token]
-            elif _has_alnum(token):
-                current.append(token)
         if current:
             clauses.append(current)
-        merged = _merge_short(clauses)
-        return Segmented(
-            words=" ".join(" ".join(c) for c in merged),
-            clauses=tuple(" ".join(c) for c in merged),
-        )
+        if len(clauses) == 1:  # most messages: nothing to merge
+            words = " ".join(clauses[0])
+            return Segmented(words=words, clauses=(words,))
+        parts = tuple(" ".join(c) for c in _merge_short(clauses))
+        return Segmented(words=" ".join(parts), clauses=parts)
+
+    def _remember_kind(self, token: str) -> int:
+        # Looking the kind up beats three tests per token; the cap bounds the
+        # memory that unknown tokens (numbers, Latin words) can take.
+        if token in _CLAUSE_BREAKS or token.isspace():
+            kind = _BREAK
+        elif token in _CLAUSE_OPENERS:
+            kind = _OPENER
+        else:
+            kind = _WORD if _has_alnum(token) else _SKIP
+        if len(self._kinds) < _MAX_REMEMBERED:
+            self._kinds[token] = kind
+        return kind
 
 
 def _has_alnum(token: str) -> bool:

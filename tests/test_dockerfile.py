@@ -240,9 +240,28 @@ def test_copies_everything_pip_install_needs(
     copied = {
         Path(s).as_posix().rstrip("/") for c in all_of(dockerfile, "COPY") for s in copy_sources(c)
     }
-    needed = {"pyproject.toml", pyproject["project"]["readme"]}
+    needed = {"pyproject.toml", "setup.py", pyproject["project"]["readme"]}
     needed |= set(pyproject["tool"]["setuptools"]["package-dir"].values())
     assert needed <= copied, f"not copied: {sorted(needed - copied)}"
+
+
+def test_the_install_compiles_the_native_featuriser_and_drops_the_compiler(
+    dockerfile: list[Instruction],
+) -> None:
+    (install,) = [run for run in all_of(dockerfile, "RUN") if pip_installs(run.args)]
+    commands = shell_commands(install.args)
+    first_pip = next(n for n, c in enumerate(commands) if pip_installs(shlex.join(c)))
+    apt = [n for n, c in enumerate(commands) if c[:2] == ["apt-get", "install"]]
+    assert apt, "no C compiler is installed: pip would fall back to the slow featuriser"
+    assert apt[0] < first_pip
+    assert "gcc" in commands[apt[0]]
+    checks = [n for n, c in enumerate(commands) if any("NATIVE_AVAILABLE" in a for a in c)]
+    assert checks, "the build does not fail when the native kernel is missing"
+    assert checks[0] > first_pip
+    # Purged in the same RUN, so no layer of the image carries the compiler.
+    purges = [n for n, c in enumerate(commands) if c[:2] == ["apt-get", "purge"] and "gcc" in c]
+    assert purges
+    assert purges[0] > checks[0]
 
 
 def test_every_copied_path_exists_in_the_repo(dockerfile: list[Instruction]) -> None:

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from quickphrase.model import IntentClassifier
+from quickphrase.model.artifact import read_model_files
+from quickphrase.model.features import NgramFeaturizer
 from quickphrase.training.corpus import Corpus
 from quickphrase.training.pipeline import ModelConfig, build_pipeline
 from quickphrase.training.train import DEFAULT_GRID, write_model
@@ -49,11 +51,13 @@ def test_every_candidate_model_exports_exactly(config, corpus: Corpus, prepare, 
     # Whole messages and their clauses, the path predict() takes.
     messages = [served.prepare(m.text).clauses for m in corpus.multi]
     rows = [r for m in messages for r in [" ".join(m), *(m if len(m) > 1 else ())]]
-    for batch in (messages[:3], messages):  # the small and the large featuriser paths
-        feeds = served._featurizer.transform_messages(batch)
-        got = served._session.run(["probabilities"], feeds)[0]
-        want = pipeline.predict_proba(rows[: len(got)])
-        assert np.abs(got - want).max() < 1e-4
+    numpy_path = NgramFeaturizer.from_config(read_model_files(tmp_path).features, native=False)
+    for featurizer in (served._featurizer, numpy_path):
+        for batch in (messages[:3], messages):
+            feeds = featurizer.transform_messages(batch)
+            got = served._session.run(["probabilities"], feeds)[0]
+            want = pipeline.predict_proba(rows[: len(got)])
+            assert np.abs(got - want).max() < 1e-4
 
 
 def test_serving_never_imports_scikit_learn() -> None:

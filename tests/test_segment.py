@@ -51,3 +51,16 @@ def test_words_are_the_clauses_joined(segmenter: Segmenter, corpus) -> None:
 
 def test_punctuation_only_has_no_words(segmenter: Segmenter) -> None:
     assert segmenter.segment(normalize("？？？。。。")).words == ""
+
+
+def test_a_long_running_segmenter_remembers_a_bounded_number_of_tokens(monkeypatch) -> None:
+    from quickphrase.model import segment
+
+    monkeypatch.setattr(segment, "_MAX_REMEMBERED", 5)
+    fresh, reference = Segmenter(), Segmenter()
+    texts = [f"订单{n}号 另外 {n * 7}元包邮吗?" for n in range(40)]
+    for text in texts:
+        assert fresh.segment(text) == reference.segment(text)
+    assert len(fresh._kinds) == 5
+    # Tokens past the cap are still classified, just not remembered.
+    assert fresh.segment("订单999号,包邮吗").clauses == ("订单 999 号", "包邮 吗")

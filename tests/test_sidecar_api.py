@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from quickphrase.engine import Engine
+from quickphrase.model import features
 from quickphrase.model.artifact import (
     BUNDLED_MODEL_DIR,
     FEATURES_FILE,
@@ -799,6 +800,7 @@ def test_readyz_counts_what_is_loaded(client: TestClient, engine: Engine) -> Non
     assert body["phrases"] == len(engine.library.phrases) > 0
     assert body["intents"] == len(engine.classifier.labels)
     assert body["rules"] > 0
+    assert body["featurizer"] == ("native" if features.NATIVE_AVAILABLE else "numpy")
 
 
 def test_metrics_count_requests_latency_intents_and_blocks(client: TestClient) -> None:

@@ -301,6 +301,7 @@ async def readyz(state: State) -> Ready | JSONResponse:
         intents=len(engine.classifier.labels),
         phrases=len(engine.library.phrases),
         rules=len(engine.compliance.rules),
+        featurizer="native" if engine.classifier.native else "numpy",
     )
 
 

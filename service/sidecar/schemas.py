@@ -223,6 +223,10 @@ class Ready(Contract):
     intents: int
     phrases: int
     rules: int
+    featurizer: Literal["native", "numpy"] = Field(
+        description="native: the compiled n-gram kernel; numpy: the slower fallback "
+        "of an install without a C compiler."
+    )
 
 
 class Problem(Contract):
