@@ -7,19 +7,19 @@ interpreter and per-call overhead for a few dozen n-grams; this kernel does the
 n-gram keys, the vocabulary look-ups (hash tables filled from the same sorted
 tables), the counting, sublinear tf, idf and L2 normalisation in a few microseconds.
 
-Keys are built exactly as in ``features.py``: characters are code points packed
-21 bits each; words are token indices combined in base ``len(tokens)``.
+Keys are built exactly as ``features._ngram_keys`` builds them, from the same
+``shift`` or ``base``: characters are code points packed ``shift`` bits each;
+words are token indices combined in base ``len(tokens)``.
 """
 
 from libc.math cimport log, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.stdlib cimport free, qsort, realloc
 
 import numpy as np
 
 cdef enum:
     _MAX_N = 8  # the most n-gram lengths a block may ask for
-    _CHAR_BITS = 21  # as features._CHAR_BITS: a code point per 21 bits
 
 
 cdef inline uint64_t _hash(int64_t key, int shift) noexcept nogil:
@@ -42,20 +42,14 @@ cdef class _Buffer:
     def __cinit__(self):
         self.capacity = 256
         self.size = 0
-        self.data = <int64_t*>malloc(self.capacity * sizeof(int64_t))
-        if self.data == NULL:
-            raise MemoryError()
+        self.data = <int64_t*>_grow(NULL, self.capacity * sizeof(int64_t))
 
     def __dealloc__(self):
         free(self.data)
 
     cdef int push(self, int64_t value) except -1:
-        cdef int64_t* grown
         if self.size == self.capacity:
-            grown = <int64_t*>realloc(self.data, 2 * self.capacity * sizeof(int64_t))
-            if grown == NULL:
-                raise MemoryError()
-            self.data = grown
+            self.data = <int64_t*>_grow(self.data, 2 * self.capacity * sizeof(int64_t))
             self.capacity *= 2
         self.data[self.size] = value
         self.size += 1
@@ -74,6 +68,8 @@ cdef class BlockKernel:
     ``keys`` and ``columns`` hold the n-grams of every length one after the
     other, length ``lo + i`` in ``starts[i]:starts[i + 1]``; ``idf`` is indexed
     by column. ``tokens`` maps words to indices (``None`` for characters).
+    A key packs its units ``shift`` bits each, or in base ``base`` when
+    ``shift`` is 0 (words).
 
     Why hash tables when ``features.py`` searches sorted arrays: a message's
     n-grams hit the vocabulary at random, and a binary search pays a cache
@@ -82,7 +78,7 @@ cdef class BlockKernel:
     """
 
     cdef readonly bint words, strip_spaces, sublinear
-    cdef readonly int lo, hi
+    cdef readonly int lo, hi, shift
     cdef readonly int64_t base
     cdef Slot* slots
     cdef Py_ssize_t[_MAX_N] offsets
@@ -93,7 +89,7 @@ cdef class BlockKernel:
     def __cinit__(self):
         self.slots = NULL
 
-    def __init__(self, *, words, strip_spaces, sublinear, lo, hi, base,
+    def __init__(self, *, words, strip_spaces, sublinear, lo, hi, shift, base,
                  keys, columns, starts, idf, tokens=None):
         cdef const int64_t[:] key_view = np.ascontiguousarray(keys, dtype=np.int64)
         cdef const int64_t[:] column_view = np.ascontiguousarray(columns, dtype=np.int64)
@@ -102,6 +98,7 @@ cdef class BlockKernel:
         cdef Py_ssize_t i, n, total = 0, size
         cdef uint64_t capacity, at
         cdef int bits
+        cdef Slot* slot
         if not 1 <= lo <= hi or hi - lo + 1 > _MAX_N:
             raise ValueError(f"n-gram range ({lo}, {hi}) is not supported")
         if start_view.shape[0] != hi - lo + 2:
@@ -113,6 +110,7 @@ cdef class BlockKernel:
         self.sublinear = sublinear
         self.lo = lo
         self.hi = hi
+        self.shift = shift
         self.base = base
         self.tokens = tokens if tokens is not None else {}
         for n in range(hi - lo + 1):
@@ -125,9 +123,7 @@ cdef class BlockKernel:
             self.masks[n] = capacity - 1
             self.shifts[n] = 64 - bits
             total += capacity
-        self.slots = <Slot*>malloc(total * sizeof(Slot))
-        if self.slots == NULL:
-            raise MemoryError()
+        self.slots = <Slot*>_grow(NULL, total * sizeof(Slot))
         for i in range(total):
             self.slots[i].column = -1
         for n in range(hi - lo + 1):
@@ -135,9 +131,10 @@ cdef class BlockKernel:
                 at = _hash(key_view[i], self.shifts[n])
                 while self.slots[self.offsets[n] + at].column >= 0:
                     at = (at + 1) & self.masks[n]
-                self.slots[self.offsets[n] + at].key = key_view[i]
-                self.slots[self.offsets[n] + at].column = <int32_t>column_view[i]
-                self.slots[self.offsets[n] + at].idf = <float>idf_view[column_view[i]]
+                slot = &self.slots[self.offsets[n] + at]
+                slot.key = key_view[i]
+                slot.column = <int32_t>column_view[i]
+                slot.idf = <float>idf_view[column_view[i]]
 
     def __dealloc__(self):
         free(self.slots)
@@ -189,13 +186,13 @@ cdef class BlockKernel:
                 key = 0
                 known = True
                 for k in range(n):
-                    if self.words:
-                        if units[i + k] < 0:
-                            known = False
-                            break
-                        key = key * self.base + units[i + k]
+                    if units[i + k] < 0:  # an unknown word
+                        known = False
+                        break
+                    if self.shift:
+                        key = (key << self.shift) | units[i + k]
                     else:
-                        key = (key << _CHAR_BITS) | units[i + k]
+                        key = key * self.base + units[i + k]
                 if not known:
                     continue
                 at = self.find(n, key)
@@ -229,19 +226,14 @@ cdef class Kernel:
         cdef Slot* slot
         cdef double tf, norm
         cdef str row
-        out_ids = <int64_t*>malloc(out_cap * sizeof(int64_t))
-        out_values = <double*>malloc(out_cap * sizeof(double))
         try:
-            if out_ids == NULL or out_values == NULL:
-                raise MemoryError()
+            out_ids = <int64_t*>_grow(NULL, out_cap * sizeof(int64_t))
+            out_values = <double*>_grow(NULL, out_cap * sizeof(double))
             for r in range(n_rows):
                 row = rows[r]
                 if len(row) + 1 > cap:
                     cap = len(row) + 1
-                    free(units)
-                    units = <int64_t*>malloc(cap * sizeof(int64_t))
-                    if units == NULL:
-                        raise MemoryError()
+                    units = <int64_t*>_grow(units, cap * sizeof(int64_t))
                 for block in self.blocks:
                     block.collect(row, units, found)
                     if found.size == 0:
@@ -284,6 +276,7 @@ cdef class Kernel:
 
 
 cdef void* _grow(void* data, size_t size) except NULL:
+    """``realloc`` (``malloc`` when ``data`` is NULL) that raises instead of failing."""
     cdef void* grown = realloc(data, size)
     if grown == NULL:
         raise MemoryError()

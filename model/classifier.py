@@ -136,11 +136,15 @@ class IntentClassifier:
             raise ModelLoadError(
                 f"model file {self.model_dir / ONNX_FILE} is not a valid ONNX model: {exc}"
             ) from None
-        self.native: bool = self._featurizer.native
         self._check_files_agree()
         self._other = self.labels.index(OTHER) if OTHER in self.labels else -1
 
     # -- public API -------------------------------------------------------
+
+    @property
+    def native(self) -> bool:
+        """Whether the compiled featuriser serves (else the NumPy path)."""
+        return self._featurizer.native
 
     def predict(self, text: str) -> Prediction:
         """Classify one message."""

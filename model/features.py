@@ -301,6 +301,7 @@ class NgramFeaturizer:
                     sublinear=sublinear,
                     lo=block.ngram_range[0],
                     hi=block.ngram_range[1],
+                    shift=0 if words else _CHAR_BITS,
                     base=block.base if words else 0,
                     keys=keys,
                     columns=columns,

@@ -117,6 +117,7 @@ class Segmenter:
     def _remember_kind(self, token: str) -> int:
         # Looking the kind up beats three tests per token; the cap bounds the
         # memory that unknown tokens (numbers, Latin words) can take.
+        # Spaces separate clauses in chat ("在吗 有货吗"), so they break too.
         if token in _CLAUSE_BREAKS or token.isspace():
             kind = _BREAK
         elif token in _CLAUSE_OPENERS:
