@@ -8,6 +8,7 @@ the ranker learns, or that reload a library of their own, load their own engine.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from quickphrase.model.artifact import (
 from quickphrase.phrases.library import BUNDLED_LIBRARY
 from quickphrase.service.cli import app as cli_app
 from quickphrase.service.sidecar import Settings, StartupError, create_app, logs
+from quickphrase.service.sidecar.fastpath import FastJsonRoute
 
 from .sidecars import wait_for_stats
 
@@ -708,6 +710,58 @@ def test_chunked_body_over_1_mib_is_413(client: TestClient) -> None:
     )
     assert "content-length" not in response.request.headers
     assert_error(response, 413, "body_too_large")
+
+
+def _without_ids(body: dict[str, Any]) -> dict[str, Any]:
+    body.pop("request_id", None)
+    for s in body.get("suggestions", ()):
+        s.pop("suggestion_id")
+    return body
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/v1/suggest", {"text": BARGAIN, "k": 2, "shop_type": "tmall"}),
+        ("/v1/check", {"text": PII_DRAFT}),
+    ],
+)
+def test_hot_routes_answer_plain_json_themselves_and_exactly_as_the_documented_route(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, path: str, fields: dict[str, Any]
+) -> None:
+    taken: list[bool] = []
+    parse = FastJsonRoute._parse
+
+    def noting(route: FastJsonRoute, request: Any, body: bytes) -> Any:
+        parsed = parse(route, request, body)
+        taken.append(parsed is not None)
+        return parsed
+
+    monkeypatch.setattr(FastJsonRoute, "_parse", noting)
+    client = make_client()
+    body = json.dumps(fields, ensure_ascii=False).encode()
+    fast = client.post(path, content=body, headers={"content-type": "application/json"})
+    # A JSON media type the fast path leaves to FastAPI: the documented route answers.
+    documented = client.post(
+        path, content=body, headers={"content-type": "application/vnd.api+json"}
+    )
+    refused = post_raw(client, path, json.dumps({**fields, "shop_type": "jd"}))
+    assert taken == [True, False, False]
+    assert fast.status_code == documented.status_code == 200
+    assert _without_ids(fast.json()) == _without_ids(documented.json())
+    assert_error(refused, 422, "validation_error")
+    found = samples(client)
+    served = [v for n, lab, v in found if n == "quickphrase_http_requests_total"
+              and lab["route"] == path and lab["status"] == "200"]  # fmt: skip
+    assert served == [2.0]
+
+
+def test_the_loaded_engine_is_kept_out_of_garbage_collection(make_client: ClientFactory) -> None:
+    gc.unfreeze()
+    make_client()
+    # The libraries and engine leave ~100k long-lived objects: a full collection
+    # walking them would stall every queued request for tens of ms.
+    assert gc.get_freeze_count() > 50_000
 
 
 @pytest.mark.parametrize("path", ["/v1/suggest", "/v1/check", "/v1/classify", "/v1/feedback"])

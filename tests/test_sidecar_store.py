@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from quickphrase.service.sidecar.store import (
     Served,
     StoreError,
     UnknownSuggestionError,
+    new_request_id,
 )
 
 PRIOR = 0.3
@@ -207,3 +209,61 @@ def test_the_library_generation_counts_reloads(store: FeedbackStore) -> None:
     assert store.bump_generation().result(timeout=10) == 1
     assert store.bump_generation().result(timeout=10) == 2
     assert store.generation() == 2
+
+
+def test_feedback_is_committed_at_once_even_when_statistics_wait(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3", flush_seconds=60)
+    try:
+        serve(store, "r1", "p.a")  # statistics: would wait for the 60 s timer
+        started = time.monotonic()
+        recorded = store.record_feedback(FeedbackEvent("accepted", suggestion_id="r1-1"))
+        # The feedback finds the suggestion queued just before it, in the same commit.
+        assert recorded.result(timeout=10).phrase_id == "p.a"
+        assert time.monotonic() - started < 5
+        assert store.counts()["impressions"] == 1
+    finally:
+        store.close()
+
+
+def test_a_backlog_larger_than_one_commit_is_written_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("quickphrase.service.sidecar.store.MAX_BATCH", 3)
+    store = FeedbackStore(tmp_path / "feedback.sqlite3", flush_seconds=60)
+    for n in range(10):
+        serve(store, f"r{n}", "p.a", "p.b")
+    store.record_check("taobao", "pass", [])
+    store.close()
+    with sqlite3.connect(tmp_path / "feedback.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM impressions").fetchone()[0] == 20
+        assert conn.execute("SELECT SUM(shown) FROM acceptance").fetchone()[0] == 20
+        assert conn.execute("SELECT COUNT(*) FROM checks").fetchone()[0] == 1
+
+
+def test_violations_stay_with_their_own_check_across_commits_and_restarts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "feedback.sqlite3"
+    pii = [("pii_leak", "pii_leak.mobile", "block")]
+    promise = [("risky_promise", "risky_promise.arrival", "block")]
+    for _ in range(2):  # the second store continues the first one's check ids
+        store = FeedbackStore(path, flush_seconds=0.01)
+        store.record_check("taobao", "block", pii, agent_id="a1")
+        store.record_check("taobao", "pass", [])
+        store.record_check("tmall", "block", pii + promise, agent_id="a2")
+        store.close()
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT c.agent_id, group_concat(v.category, ',') FROM checks c "
+            "LEFT JOIN check_violations v ON v.check_id = c.id GROUP BY c.id ORDER BY c.id"
+        ).fetchall()
+    assert rows == [("a1", "pii_leak"), (None, None), ("a2", "pii_leak,risky_promise")] * 2
+
+
+def test_request_ids_are_unique_and_sort_in_creation_order() -> None:
+    made = [new_request_id() for _ in range(20_000)]
+    assert len(set(made)) == len(made)
+    time.sleep(0.002)
+    later = new_request_id()
+    assert all(later > earlier for earlier in made)
+    assert re.fullmatch(r"[0-9a-f]{22}", later)

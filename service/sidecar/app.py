@@ -16,18 +16,28 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.telemetry import TelemetryConfig
 
 import quickphrase
 from quickphrase.engine import Engine
 
-from . import errors, logs
+from . import errors, logs, routes
+from .fastpath import FastJsonRoute
 from .limits import BodyLimitMiddleware
 from .metrics import MetricsMiddleware
 from .routes import admin, api, probes
+from .schemas import CheckRequest, SuggestRequest
 from .settings import Settings
-from .state import API_KEY_HEADER, ServiceState, load_state
+from .state import API_KEY_HEADER, ServiceState, client_state, load_state, settle_heap
 
 log = logging.getLogger("quickphrase.sidecar")
+
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 DESCRIPTION = """
 Reply suggestions and compliance checks for Taobao/Tmall customer service,
@@ -55,6 +65,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settle_heap()
         sync = asyncio.create_task(_follow_other_workers(state))
         log.info(
             "ready",
@@ -74,8 +85,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=quickphrase.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks would check for providers on every
+        # request and could export request bodies (buyer text); /metrics is
+        # the sidecar's telemetry.
+        telemetry=NO_TELEMETRY,
     )
     app.state.service = state
+    for path, model, endpoint in (
+        ("/v1/suggest", SuggestRequest, routes.suggest),
+        ("/v1/check", CheckRequest, routes.check),
+    ):
+        fast = FastJsonRoute(
+            path, model=model, endpoint=endpoint, state=client_state, router=app.router
+        )
+        app.router.routes.insert(0, fast)  # before the documented route it stands in for
     app.include_router(api)
     app.include_router(admin)
     app.include_router(probes)

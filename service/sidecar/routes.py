@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -37,7 +36,7 @@ from .schemas import (
     error_body,
 )
 from .state import AdminState, ClientState, State
-from .store import FeedbackEvent, Served, StoreError, UnknownSuggestionError
+from .store import FeedbackEvent, Served, StoreError, UnknownSuggestionError, new_request_id
 
 FEEDBACK_TIMEOUT = 30.0
 POSITIONS = [str(n) for n in range(MAX_K + 1)]
@@ -81,7 +80,7 @@ async def suggest(body: SuggestRequest, state: ClientState) -> Response:
         variables=body.variables,
     )
     prediction = result.prediction
-    request_id = secrets.token_hex(8)
+    request_id = new_request_id()
     served = [
         Served(f"{request_id}-{n}", s.phrase_id, s.intent, n)
         for n, s in enumerate(result.suggestions, 1)
@@ -95,9 +94,9 @@ async def suggest(body: SuggestRequest, state: ClientState) -> Response:
         conversation_id=body.conversation_id,
     )
     metrics = state.metrics
-    metrics.intents.labels(prediction.intent).inc()
+    metrics.count(metrics.intents, prediction.intent)
     for s in served:
-        metrics.suggestions.labels(POSITIONS[s.position]).inc()
+        metrics.count(metrics.suggestions, POSITIONS[s.position])
     out = _without_text(prediction.to_dict())
     out["request_id"] = request_id
     out["suggestions"] = [
@@ -115,7 +114,7 @@ async def check(body: CheckRequest, state: ClientState) -> Response:
     violations = [(v.category, v.rule, v.severity) for v in result.violations]
     state.store.record_check(body.shop_type, result.verdict, violations, body.agent_id)
     for category in {v.category for v in result.violations if v.severity == "block"}:
-        state.metrics.blocks.labels(category).inc()
+        state.metrics.count(state.metrics.blocks, category)
     return json_response(_without_text(result.to_dict()))
 
 
@@ -135,7 +134,7 @@ async def classify(
     predictions = await run_in_threadpool(state.engine.classifier.predict_many, messages)
     results = []
     for p in predictions:
-        state.metrics.intents.labels(p.intent).inc()
+        state.metrics.count(state.metrics.intents, p.intent)
         results.append(_without_text(p.to_dict()))
     return json_response({"results": results})
 
@@ -183,7 +182,7 @@ async def feedback(body: FeedbackRequest, state: ClientState) -> FeedbackRespons
     except (StoreError, TimeoutError) as exc:
         raise ApiError(503, "store_unavailable", f"feedback not stored: {exc}") from None
     if recorded.counted:
-        state.metrics.feedback.labels(body.action).inc()
+        state.metrics.count(state.metrics.feedback, body.action)
     return FeedbackResponse(
         duplicate=recorded.duplicate,
         counted=recorded.counted,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -20,10 +21,13 @@ Verdict = Literal["block", "warn", "pass"]
 Action = Literal["accepted", "edited", "rejected"]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _real_text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty or only spaces")
-    if any("\ud800" <= ch <= "\udfff" for ch in value):
+    if _SURROGATE.search(value):
         raise ValueError("must be valid Unicode (it holds an unpaired surrogate escape)")
     return value
 

@@ -4,7 +4,11 @@ What is kept: which phrases were suggested at which position (never the
 buyer's message), agents' feedback on them (a final text only after the
 compliance filter has redacted it), and compliance verdicts by category.
 
-Writes are queued to one thread that commits them in groups. Feedback is
+Writes are queued to one thread that commits them in groups, each table's
+rows of a group in one statement (a JSON array read by ``json_each``).
+Python's sqlite3 releases the GIL around every statement and the writer
+then waits for it again while requests hold it, so statements per row would
+let the writer fall behind a busy server. Feedback is
 durable before it is acknowledged: its future resolves only after the commit
 that holds it, and the connection runs ``synchronous=FULL`` so that commit is
 on disk. Suggestions and check verdicts are statistics: they are committed
@@ -16,7 +20,9 @@ counts times shown and times taken (edited counts half), smoothed by a prior.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -27,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from quickphrase.phrases.feedback import SmoothedAcceptance
 
 log = logging.getLogger("quickphrase.store")
@@ -34,6 +42,35 @@ log = logging.getLogger("quickphrase.store")
 SCHEMA_VERSION = 1
 Deltas = dict[tuple[str, str], tuple[float, int]]  # (phrase, intent) -> (accepted, shown)
 ACTION_CREDIT = {"accepted": 1.0, "edited": 0.5, "rejected": 0.0}
+MAX_BATCH = 5_000  # queued writes per commit: bounds a commit's size and the writer's lag
+
+_PROCESS = os.urandom(3).hex()
+_SEQUENCE = itertools.count()
+
+
+def new_request_id() -> str:
+    """A unique id that sorts by creation time (microseconds, then this
+    process, then a counter): the store's indexes grow at their right edge
+    instead of at random pages, and no random bytes are drawn per request."""
+    return f"{time.time_ns() // 1000:013x}{_PROCESS}{next(_SEQUENCE) % 4096:03x}"
+
+
+def _rows_of_json(table: str, columns: int, *, verb: str = "INSERT OR IGNORE") -> str:
+    """SQL inserting every row of a JSON array of arrays bound as its one parameter."""
+    values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(columns))
+    return f"{verb} INTO {table} SELECT {values} FROM json_each(?)"
+
+
+_INSERT_REQUESTS = _rows_of_json("suggest_requests", 7)
+_INSERT_IMPRESSIONS = _rows_of_json("impressions", 6)
+_INSERT_CHECKS = _rows_of_json("checks", 5, verb="INSERT")  # id given: see _insert_checks
+_INSERT_VIOLATIONS = _rows_of_json("check_violations", 4, verb="INSERT")
+# "WHERE true" is how SQLite's grammar tells an upsert's SELECT from its ON clause.
+_ADD_ACCEPTANCE = (
+    _rows_of_json("acceptance", 4, verb="INSERT")
+    + " WHERE true ON CONFLICT DO UPDATE SET "
+    "shown = shown + excluded.shown, accepted = accepted + excluded.accepted"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -173,6 +210,7 @@ class FeedbackStore:
         self._queue: queue.SimpleQueue[tuple[str, Any, Future[Any] | None] | None] = (
             queue.SimpleQueue()
         )
+        self._wake = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
         self._closed = False
         self._writer.start()
@@ -247,6 +285,8 @@ class FeedbackStore:
         if self._closed:
             raise StoreError(f"{self.path}: the store is closed")
         self._queue.put((kind, payload, done))
+        if done is not None:  # someone waits for this write: commit it now
+            self._wake.set()
 
     def close(self, timeout: float = 10.0) -> None:
         """Commit what is queued and stop the writer."""
@@ -254,6 +294,7 @@ class FeedbackStore:
             return
         self._closed = True
         self._queue.put(None)
+        self._wake.set()
         self._writer.join(timeout)
         self._conn.close()
         self._reader.close()
@@ -261,25 +302,25 @@ class FeedbackStore:
     # --- the writer thread ---------------------------------------------------
 
     def _write_loop(self) -> None:
-        stopping = False
+        stopping = full = False
         while not stopping:
+            if not full:
+                # Statistics wait for the timer; feedback and close() set the
+                # event. Waking on every put would make each request hand the
+                # GIL to this thread and back (tens of µs, measured).
+                self._wake.wait(self.flush_seconds)
+            self._wake.clear()
             batch: list[tuple[str, Any, Future[Any] | None]] = []
-            urgent = False
-            deadline = time.monotonic() + self.flush_seconds
-            item = self._queue.get()
-            while item is not None:
-                batch.append(item)
-                # Statistics wait up to flush_seconds to share one commit; once
-                # feedback (an item with a future) is in, only what is already
-                # queued joins it.
-                urgent = urgent or item[2] is not None
-                wait = 0.0 if urgent else max(0.0, deadline - time.monotonic())
+            while len(batch) < MAX_BATCH:
                 try:
-                    item = self._queue.get(timeout=wait)
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            else:
-                stopping = True
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            full = len(batch) >= MAX_BATCH
             if batch:
                 try:
                     self._commit(batch)
@@ -292,6 +333,7 @@ class FeedbackStore:
     def _commit(self, batch: list[tuple[str, Any, Future[Any] | None]]) -> None:
         results: list[tuple[Future[Any], Any]] = []
         deltas: Deltas = {}
+        rows = _PendingRows()
         conn = self._conn
         durable = any(done is not None for _, _, done in batch)
         try:
@@ -304,23 +346,25 @@ class FeedbackStore:
             conn.execute("BEGIN IMMEDIATE")
             for kind, payload, done in batch:
                 if kind == "suggest":
-                    self._write_suggest(payload, deltas)
+                    rows.add_suggest(payload, deltas)
                 elif kind == "check":
-                    self._write_check(payload)
-                elif kind == "generation":
-                    assert done is not None
-                    results.append((done, self._write_generation()))
+                    rows.checks.append(payload)
                 else:
+                    # Feedback may name a suggestion served in this very batch.
+                    rows.insert(conn)
                     assert done is not None
+                    if kind == "generation":
+                        results.append((done, self._write_generation()))
+                        continue
                     try:
                         results.append((done, self._write_feedback(payload, deltas)))
                     except UnknownSuggestionError as exc:
                         results.append((done, exc))
-            for (phrase_id, intent), (accepted, shown) in deltas.items():
+            rows.insert(conn)
+            if deltas:
                 conn.execute(
-                    "INSERT INTO acceptance VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                    "shown = shown + excluded.shown, accepted = accepted + excluded.accepted",
-                    (phrase_id, intent, shown, accepted),
+                    _ADD_ACCEPTANCE,
+                    (orjson.dumps([(p, i, n, a) for (p, i), (a, n) in deltas.items()]),),
                 )
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -340,19 +384,6 @@ class FeedbackStore:
             else:
                 done.set_result(outcome)
 
-    def _write_suggest(self, payload: Any, deltas: Deltas) -> None:
-        row, served = payload
-        self._conn.execute(
-            "INSERT OR IGNORE INTO suggest_requests VALUES (?, ?, ?, ?, ?, ?, ?)", row
-        )
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO impressions VALUES (?, ?, ?, ?, ?, ?)",
-            [(s.suggestion_id, row[0], row[1], s.phrase_id, s.intent, s.position) for s in served],
-        )
-        for s in served:
-            accepted, shown = deltas.get((s.phrase_id, s.intent), (0.0, 0))
-            deltas[(s.phrase_id, s.intent)] = (accepted, shown + 1)
-
     def _write_generation(self) -> int:
         self._conn.execute(
             "INSERT INTO meta VALUES ('library_generation', '1') ON CONFLICT DO UPDATE "
@@ -360,17 +391,6 @@ class FeedbackStore:
         )
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'library_generation'")
         return int(row.fetchone()[0])
-
-    def _write_check(self, payload: Any) -> None:
-        created, shop_type, verdict, agent_id, violations = payload
-        cursor = self._conn.execute(
-            "INSERT INTO checks (created_at, shop_type, verdict, agent_id) VALUES (?, ?, ?, ?)",
-            (created, shop_type, verdict, agent_id),
-        )
-        self._conn.executemany(
-            "INSERT INTO check_violations VALUES (?, ?, ?, ?)",
-            [(cursor.lastrowid, *v) for v in violations],
-        )
 
     def _write_feedback(self, event: FeedbackEvent, deltas: Deltas) -> Recorded:
         conn = self._conn
@@ -515,6 +535,50 @@ class FeedbackStore:
             "checks": checks,
             "blocks_by_category": blocks,
         }
+
+
+class _PendingRows:
+    """Statistics rows of one commit, inserted a table at a time."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[Any, ...]] = []
+        self.impressions: list[tuple[Any, ...]] = []
+        self.checks: list[tuple[Any, ...]] = []
+
+    def add_suggest(self, payload: Any, deltas: Deltas) -> None:
+        row, served = payload
+        self.requests.append(row)
+        for s in served:
+            self.impressions.append(
+                (s.suggestion_id, row[0], row[1], s.phrase_id, s.intent, s.position)
+            )
+            accepted, shown = deltas.get((s.phrase_id, s.intent), (0.0, 0))
+            deltas[(s.phrase_id, s.intent)] = (accepted, shown + 1)
+
+    def insert(self, conn: sqlite3.Connection) -> None:
+        if self.requests:
+            conn.execute(_INSERT_REQUESTS, (orjson.dumps(self.requests),))
+        if self.impressions:
+            conn.execute(_INSERT_IMPRESSIONS, (orjson.dumps(self.impressions),))
+        if self.checks:
+            self._insert_checks(conn)
+        self.requests, self.impressions, self.checks = [], [], []
+
+    def _insert_checks(self, conn: sqlite3.Connection) -> None:
+        # Ids are given, not drawn one insert at a time, so that violations
+        # can name their check in the same single statement.
+        (last,) = conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'checks'"
+        ).fetchone()
+        checks, violations = [], []
+        for check_id, (created, shop_type, verdict, agent_id, found) in enumerate(
+            self.checks, last + 1
+        ):
+            checks.append((check_id, created, shop_type, verdict, agent_id))
+            violations.extend((check_id, *v) for v in found)
+        conn.execute(_INSERT_CHECKS, (orjson.dumps(checks),))
+        if violations:
+            conn.execute(_INSERT_VIOLATIONS, (orjson.dumps(violations),))
 
 
 def _rate_row(key: dict[str, Any], shown: int, actions: dict[str, int]) -> dict[str, Any]:
