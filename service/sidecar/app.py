@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settle_heap()
+        settle_heap(collect=False)
         sync = asyncio.create_task(_follow_other_workers(state))
         log.info(
             "ready",

@@ -52,16 +52,19 @@ class ServiceState:
             return [str(i) for i in issues]
 
 
-def settle_heap() -> None:
-    """Hide what is loaded at start-up from the cyclic garbage collector.
+def settle_heap(*, collect: bool = True) -> None:
+    """Hide what is loaded from the cyclic garbage collector.
 
     The imported libraries and the engine leave ~100k container objects that
     live as long as the process; a full collection walks them all (about 50 ms
     here), stalling every request queued behind it. Frozen, they cost nothing;
-    what they free by reference counting is still freed.
+    what they free by reference counting is still freed. ``collect=False``
+    skips collecting first (start-up: its garbage is small and the collection
+    would delay readiness); a reload collects what it replaced.
     """
-    gc.unfreeze()  # what a reload replaced can be collected once more
-    gc.collect()
+    if collect:
+        gc.unfreeze()
+        gc.collect()
     gc.freeze()
 
 
