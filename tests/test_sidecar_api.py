@@ -756,6 +756,16 @@ def test_hot_routes_answer_plain_json_themselves_and_exactly_as_the_documented_r
     assert served == [2.0]
 
 
+@pytest.mark.parametrize("agent_id", ["a\u0000b", "agent\n7", "\x7f"])
+def test_an_id_with_control_characters_is_422(
+    client: TestClient, agent_id: str
+) -> None:
+    for path in ("/v1/suggest", "/v1/check"):
+        response = client.post(path, json={"text": BARGAIN, "agent_id": agent_id})
+        body = assert_error(response, 422, "validation_error")
+        assert body["details"][0]["field"] == "body.agent_id"
+
+
 def test_the_loaded_engine_is_kept_out_of_garbage_collection(make_client: ClientFactory) -> None:
     gc.unfreeze()
     make_client()

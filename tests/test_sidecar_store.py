@@ -267,3 +267,35 @@ def test_request_ids_are_unique_and_sort_in_creation_order() -> None:
     later = new_request_id()
     assert all(later > earlier for earlier in made)
     assert re.fullmatch(r"[0-9a-f]{22}", later)
+
+
+def test_a_batch_that_fails_outside_sqlite_is_rolled_back_and_the_next_one_commits(
+    tmp_path: Path,
+) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3", flush_seconds=0.01)
+    try:
+        # A lone surrogate cannot be encoded as JSON: the batch fails after BEGIN.
+        store.record_suggestions("bad", [], intent="stock", shop_type="taobao", agent_id="\ud800")
+        with pytest.raises(StoreError, match="write failed"):
+            feedback(store, action="accepted", phrase_id="p.z", intent="stock")
+        serve(store, "r1", "p.a")
+        assert feedback(store, action="accepted", suggestion_id="r1-1").phrase_id == "p.a"
+    finally:
+        store.close()
+
+
+def test_check_ids_follow_the_highest_id_even_when_the_sequence_lags(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.sqlite3"
+    store = FeedbackStore(path, flush_seconds=0.01)
+    store.record_check("taobao", "pass", [])
+    store.close()
+    with sqlite3.connect(path) as conn:  # as a repaired or hand-edited database may be
+        conn.execute("UPDATE sqlite_sequence SET seq = 0 WHERE name = 'checks'")
+    store = FeedbackStore(path, flush_seconds=0.01)
+    store.record_check("taobao", "block", [("pii_leak", "pii_leak.mobile", "block")])
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT id, verdict FROM checks ORDER BY id").fetchall() == [
+            (1, "pass"),
+            (2, "block"),
+        ]

@@ -12,6 +12,9 @@ Anything out of the ordinary (another content type, a body the model
 refuses, another method) is declined and the documented route answers it,
 so every error reads exactly as FastAPI and ``errors.py`` make it. The
 documented route is also what ``/openapi.json`` describes.
+
+The state dependency is called directly: ``app.dependency_overrides`` does
+not reach the fast path.
 """
 
 from __future__ import annotations

@@ -37,7 +37,11 @@ Text = Annotated[
     Field(min_length=1, max_length=MAX_CHARS, description=f"1 to {MAX_CHARS} characters."),
     AfterValidator(_real_text),
 ]
-Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
+# No control characters: an id is a name, and the store's JSON path
+# (SQLite's json_extract) would cut a string at a NUL.
+Identifier = Annotated[
+    str, Field(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 
 
 class Contract(BaseModel):

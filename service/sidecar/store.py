@@ -48,6 +48,14 @@ _PROCESS = os.urandom(3).hex()
 _SEQUENCE = itertools.count()
 
 
+def _reseed() -> None:
+    global _PROCESS, _SEQUENCE
+    _PROCESS, _SEQUENCE = os.urandom(3).hex(), itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed)  # forked workers must not share ids
+
+
 def new_request_id() -> str:
     """A unique id that sorts by creation time (microseconds, then this
     process, then a counter): the store's indexes grow at their right edge
@@ -367,7 +375,7 @@ class FeedbackStore:
                     (orjson.dumps([(p, i, n, a) for (p, i), (a, n) in deltas.items()]),),
                 )
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:  # not only sqlite3.Error: the lock must never stay held
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             log.error("store write failed", extra={"error": type(exc).__name__})
@@ -568,7 +576,8 @@ class _PendingRows:
         # Ids are given, not drawn one insert at a time, so that violations
         # can name their check in the same single statement.
         (last,) = conn.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'checks'"
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'checks'), 0), "
+            "COALESCE((SELECT MAX(id) FROM checks), 0))"  # AUTOINCREMENT's own rule
         ).fetchone()
         checks, violations = [], []
         for check_id, (created, shop_type, verdict, agent_id, found) in enumerate(
