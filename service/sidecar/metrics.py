@@ -61,16 +61,19 @@ class Metrics:
             "quickphrase_feedback", "Feedback events stored", ["action"], registry=r
         )
 
-        self._children: dict[tuple[int, str], Any] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
-    def count(self, counter: Counter, label: str) -> None:
-        """``counter.labels(label).inc()``, the labelled child remembered:
-        ``labels()`` costs microseconds on every call of a hot route."""
-        key = (id(counter), label)
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: ``labels()`` costs
+        microseconds, on every request of a hot route."""
+        key = (id(metric), labels)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = counter.labels(label)
-        child.inc()
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def count(self, counter: Counter, label: str) -> None:
+        self.child(counter, label).inc()
 
     def render(self) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -88,7 +91,6 @@ class MetricsMiddleware:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labels() is slow
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -108,15 +110,9 @@ class MetricsMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            key = (route, scope["method"], status)
-            children = self._children.get(key)
-            if children is None:
-                children = self._children[key] = (
-                    self.metrics.requests.labels(route, key[1], str(status)),
-                    self.metrics.latency.labels(route),
-                )
-            children[0].inc()
-            children[1].observe(elapsed)
+            metrics = self.metrics
+            metrics.child(metrics.requests, route, scope["method"], str(status)).inc()
+            metrics.child(metrics.latency, route).observe(elapsed)
             if self.log_requests:
                 access_log.info(
                     "request",

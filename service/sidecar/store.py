@@ -333,10 +333,11 @@ class FeedbackStore:
                 try:
                     self._commit(batch)
                 except Exception as exc:  # the writer must outlive any one batch
-                    log.error("store batch failed", extra={"error": type(exc).__name__})
+                    log.error("store write failed", extra={"error": type(exc).__name__})
+                    failure = StoreError(f"{self.path}: write failed ({exc})")
                     for _, _, done in batch:
                         if done is not None and not done.done():
-                            done.set_exception(StoreError(f"{self.path}: write failed"))
+                            done.set_exception(failure)
 
     def _commit(self, batch: list[tuple[str, Any, Future[Any] | None]]) -> None:
         results: list[tuple[Future[Any], Any]] = []
@@ -375,15 +376,10 @@ class FeedbackStore:
                     (orjson.dumps([(p, i, n, a) for (p, i), (a, n) in deltas.items()]),),
                 )
             conn.execute("COMMIT")
-        except Exception as exc:  # not only sqlite3.Error: the lock must never stay held
+        except Exception:  # any failure, not only sqlite3's: the lock must not stay held
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            log.error("store write failed", extra={"error": type(exc).__name__})
-            failure = StoreError(f"{self.path}: write failed ({exc})")
-            for _, _, done in batch:
-                if done is not None:
-                    done.set_exception(failure)
-            return
+            raise
         for (phrase_id, intent), (accepted, shown) in deltas.items():
             self._rates.add(phrase_id, intent, accepted, shown)
         for done, outcome in results:
