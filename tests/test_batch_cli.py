@@ -618,7 +618,7 @@ def run_console_script(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def day_of_chat(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """6,000 lines: three chunks of 2,000, so two workers score chunks side by side."""
+    """6,000 lines, about three blocks, so two workers score blocks side by side."""
     folder = tmp_path_factory.mktemp("day")
     return write_csv(folder / "log.csv", list(big_log(6000)))
 
@@ -638,6 +638,9 @@ def test_two_workers_write_the_same_bytes_in_input_order(tmp_path: Path, day_of_
     assert not any(c in line for c in BAR_CHARACTERS)
 
     assert two.read_bytes() == one.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [  # no spilled parts left behind
+        "one.jsonl", "one.rejects.jsonl", "two.jsonl", "two.rejects.jsonl"
+    ]
     assert (tmp_path / "two.rejects.jsonl").read_bytes() == (
         tmp_path / "one.rejects.jsonl"
     ).read_bytes()
@@ -657,6 +660,53 @@ def test_two_workers_write_the_same_parquet_table(tmp_path: Path, day_of_chat: P
     first, second = pq.read_table(one), pq.read_table(two)
     assert second.num_rows == 5994
     assert second.equals(first)
+
+
+@pytest.mark.parametrize(
+    ("log_name", "out_name"),
+    [("log.csv", "out.jsonl"), ("log.tsv", "out.csv"), ("log.jsonl", "out.jsonl"),
+     ("log.txt", "out.jsonl")],
+)
+def test_workers_parse_their_own_blocks_and_write_what_one_process_writes(
+    tmp_path: Path, engine: Engine, log_name: str, out_name: str
+) -> None:
+    log = [*LOG, {"text": "", "role": "buyer"}, {"text": "亲,第一行\n第二行", "role": "buyer"}]
+    source = write_log(tmp_path / log_name, log * 40)
+    written = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"{workers}-workers"
+        out = folder / out_name
+        rejects = folder / "rejects.jsonl"
+        job = BatchJob(input=source, output=out, rejects=rejects, workers=workers, block_bytes=200)
+        summary = run_local(job, engine=engine)
+        written[workers] = (summary.lines_read, out.read_bytes(), rejects.read_bytes())
+        assert sorted(p.name for p in folder.iterdir()) == sorted([out_name, "rejects.jsonl"])
+    assert written[2] == written[1]
+
+
+def test_a_worker_that_fails_leaves_no_output_and_no_spilled_parts(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_log(tmp_path / "log.csv", LOG * 50)
+    out = tmp_path / "out" / "scored.jsonl"
+    calls: list[int] = []
+    score = Scorer.score
+
+    def fail_on_the_third_block(
+        self: Scorer, rows: Sequence[Row | Reject]
+    ) -> list[dict[str, Any] | Reject]:
+        calls.append(len(rows))
+        if len(calls) == 3:  # counted per worker: forked workers inherit this patch
+            raise RuntimeError("a worker failed")
+        return score(self, rows)
+
+    monkeypatch.setattr(Scorer, "score", fail_on_the_third_block)
+    job = BatchJob(
+        input=source, output=out, rejects=default_rejects(out), workers=2, block_bytes=300
+    )
+    with pytest.raises(RuntimeError, match="a worker failed"):
+        run_local(job, engine=engine)
+    assert list(out.parent.iterdir()) == []
 
 
 def test_cache_size_zero_gives_the_same_output(tmp_path: Path) -> None:

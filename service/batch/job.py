@@ -8,6 +8,7 @@ from pathlib import Path
 from quickphrase.engine import Engine
 from quickphrase.phrases.ranker import DEFAULT_K
 
+from .blocks import BLOCK_BYTES
 from .rows import Columns
 from .scoring import Scorer
 
@@ -78,7 +79,8 @@ class BatchJob:
     required: frozenset[str] = frozenset()
     scorer: ScorerSpec = field(default_factory=ScorerSpec)
     workers: int = 1
-    chunk_rows: int = CHUNK_ROWS
+    chunk_rows: int = CHUNK_ROWS  # rows per chunk when scoring in one process
+    block_bytes: int = BLOCK_BYTES  # bytes per block for worker processes
 
 
 def default_rejects(output: Location) -> Location:

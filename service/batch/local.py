@@ -1,18 +1,23 @@
 """The local engine: read in chunks, score on every core, write in input order.
 
-The main process reads, writes and builds the report; worker processes each
-hold one engine and score chunks. At most a few chunks are in flight, so
-memory stays flat whatever the file size.
+The main process cuts the log into blocks of raw records, writes and builds
+the report; worker processes each hold one engine, parse blocks and score
+them. At most a few blocks are in flight, so memory stays flat whatever the
+file size. With one worker everything runs in this process, row by row.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
+import os
+import shutil
+import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,10 +25,10 @@ from typing import Any, Protocol
 from quickphrase.engine import Engine
 
 from .job import BatchJob, BatchSummary, ScorerSpec
-from .readers import Source
+from .readers import Block, Source
 from .rows import InputError, Reject, Row
 from .scoring import Scorer
-from .writers import RecordWriter, RejectWriter, encode
+from .writers import RecordWriter, RejectWriter, Spilled, encode
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,19 @@ def _start_worker(spec: ScorerSpec) -> None:
     _scorer = spec.build(_parent_engine)
 
 
-def _score_in_worker(rows: list[Row | Reject], fmt: str, keep: bool) -> ScoredChunk:
+def _score_in_worker(
+    rows: list[Row | Reject] | Block, fmt: str, keep: bool, spill: str | None
+) -> ScoredChunk:
     assert _scorer is not None, "worker started without its scorer"
-    return score_chunk(_scorer, rows, fmt, keep)
+    chunk = score_chunk(_scorer, rows.rows() if isinstance(rows, Block) else rows, fmt, keep)
+    if spill is None or not isinstance(chunk.encoded, bytes):
+        return chunk
+    # A chat line's output is about a kilobyte; through the pool's pipe and
+    # pickle, the reading process would spend its time copying it.
+    fd, path = tempfile.mkstemp(dir=spill, suffix=".part")
+    with os.fdopen(fd, "wb") as part:
+        part.write(chunk.encoded)
+    return replace(chunk, encoded=Spilled(path, len(chunk.encoded)))
 
 
 def _chunks(records: Iterator[Row | Reject], size: int) -> Iterator[list[Row | Reject]]:
@@ -98,29 +113,49 @@ class _Workers:
         forking = "fork" in multiprocessing.get_all_start_methods()
         _parent_engine = (engine or job.scorer.engine.build()) if forking else None
         context = multiprocessing.get_context("fork" if forking else "spawn")
+        if forking:
+            # Frozen before the fork, what is loaded (the engine) is never
+            # walked by the workers' cyclic collections, nor its pages copied.
+            gc.freeze()
         self._pool = ProcessPoolExecutor(
             job.workers, mp_context=context, initializer=_start_worker, initargs=(job.scorer,)
         )
         # Start every worker now, before this process starts threads of its
         # own (the progress bar): forking copies no running threads then.
-        wait([self._pool.submit(int) for _ in range(job.workers)])
+        try:
+            wait([self._pool.submit(int) for _ in range(job.workers)])
+        finally:
+            gc.unfreeze()  # this process may live on (a library caller)
         _parent_engine = None
 
     def score(
-        self, records: Iterator[Row | Reject], fmt: str, keep: bool
+        self,
+        chunks: Iterable[list[Row | Reject] | Block],
+        fmt: str,
+        keep: bool,
+        spill: str | None = None,
     ) -> Iterator[ScoredChunk]:
-        chunks = _chunks(records, self._job.chunk_rows)
+        """Score chunks of rows, or blocks that workers parse, in order.
+
+        With ``spill`` (a directory), workers leave encoded output there as
+        ``Spilled`` files instead of sending it back.
+        """
         if self._pool is None:
             for chunk in chunks:
-                yield score_chunk(self._scorer, chunk, fmt, keep)
+                rows = chunk.rows() if isinstance(chunk, Block) else chunk
+                yield score_chunk(self._scorer, rows, fmt, keep)
             return
         in_flight: deque[Future[ScoredChunk]] = deque()
         for chunk in chunks:
-            in_flight.append(self._pool.submit(_score_in_worker, chunk, fmt, keep))
+            in_flight.append(self._pool.submit(_score_in_worker, chunk, fmt, keep, spill))
             if len(in_flight) >= 2 * self._job.workers + 1:
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()
+
+    @property
+    def parallel(self) -> bool:
+        return self._pool is not None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -161,9 +196,15 @@ def run_local(
         columns=job.columns,
         required=job.required,
     ) as source:
-        # The first record proves the header and columns before any file is made.
-        records = iter(source)
-        first = list(islice(records, 1))
+        # With workers, the reader only cuts the file into blocks of raw
+        # records and each worker parses its own: parsing in this process
+        # would cap the whole run at one core. The first block (or record)
+        # proves the columns before any file is made.
+        if job.workers > 1 and source.splittable:
+            pieces: Iterator[Any] = source.blocks(job.block_bytes)
+        else:
+            pieces = _chunks(iter(source), job.chunk_rows)
+        first = list(islice(pieces, 1))
         rejects = RejectWriter(job.rejects)
         try:
             writer = RecordWriter(job.output)
@@ -171,11 +212,15 @@ def run_local(
             rejects.abort()
             raise
         lines = scored = 0
+        spill = None
         try:
             workers = _Workers(job, engine)
+            if workers.parallel and writer.format != "parquet":
+                spill = tempfile.mkdtemp(prefix=".quickphrase-spill-", dir=writer.path.parent)
             progress.start(source.total)
             try:
-                for chunk in workers.score(chain(first, records), writer.format, bool(report)):
+                scoring = workers.score(chain(first, pieces), writer.format, bool(report), spill)
+                for chunk in scoring:
                     writer.write_encoded(chunk.encoded)
                     rejects.write(chunk.rejects)
                     if report is not None and chunk.records is not None:
@@ -187,6 +232,8 @@ def run_local(
             finally:
                 workers.close()
                 progress.stop()
+                if spill is not None:
+                    shutil.rmtree(spill, ignore_errors=True)
         except BaseException:
             writer.abort()
             rejects.abort()

@@ -1,8 +1,9 @@
 """Chat logs in, records out: CSV/TSV, JSONL, Parquet and plain text, streamed.
 
-Every reader yields ``Row`` or ``Reject`` in file order and never holds more
-than one chunk; ``Source.done``/``Source.total`` measure progress (bytes, or
-rows for Parquet).
+A ``Source`` yields ``Row`` or ``Reject`` in file order, or ``Block``s of raw
+records for worker processes to parse (``blocks.py``), and never holds more
+than a chunk; ``Source.done``/``Source.total`` measure progress (bytes, or
+rows for Parquet). Parsing itself is in ``parsing.py``.
 """
 
 from __future__ import annotations
@@ -10,14 +11,24 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from collections.abc import Iterator
+from dataclasses import replace
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
+from .blocks import BLOCK_BYTES, Block, split
+from .parsing import (
+    UNCLOSED,
+    Layout,
+    csv_records,
+    jsonl_records,
+    parquet_records,
+    text_records,
+)
 from .rows import Columns, InputError, Reject, Row
+
+__all__ = ["FORMATS", "Block", "Source", "detect_encoding", "format_of"]
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "text")
 _EXTENSIONS = {
@@ -33,14 +44,6 @@ _EXTENSIONS = {
 }
 SNIFF_BYTES = 1 << 20
 MOSTLY_BROKEN = 0.3
-# A quoted record over this many lines is almost surely a quote left open,
-# which would swallow the records after it into one message.
-MAX_RECORD_LINES = 50
-# Undecodable bytes survive decoding as lone surrogates (errors="surrogateescape"),
-# so one bad line is rejected instead of failing the whole file.
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
-# csv's default limit (128 KiB) would stop the whole file at one giant cell.
-csv.field_size_limit(16 << 20)
 
 
 def format_of(path: Path, given: str | None = None) -> str:
@@ -76,14 +79,6 @@ def detect_encoding(head: bytes) -> str:
     return "gb18030" if broken > MOSTLY_BROKEN * high else "utf-8"
 
 
-def too_many_fields(found: int, width: int) -> str:
-    return f"malformed row: {found} fields where the header has {width}"
-
-
-def undecodable(value: Any) -> bool:
-    return isinstance(value, str) and _UNDECODABLE.search(value) is not None
-
-
 class _Counting(io.RawIOBase):
     """A binary file that counts the bytes read through it (for progress)."""
 
@@ -105,7 +100,7 @@ class _Counting(io.RawIOBase):
 
 
 class Source:
-    """An opened chat log.
+    """An opened chat log, read once: row by row (iterate it) or in blocks.
 
     Parameters
     ----------
@@ -120,6 +115,8 @@ class Source:
     required:
         Column names that must exist besides the text column (columns the
         user named explicitly).
+
+    A CSV header is read, and its columns checked, when the file is opened.
     """
 
     def __init__(
@@ -138,7 +135,9 @@ class Source:
         if not self.path.is_file():
             raise InputError(f"{self.path}: no such file")
         self.encoding = encoding
-        self._records: Iterator[Row | Reject]
+        self._layout = Layout(self.format, names=columns.in_row_order())
+        self._body_offset = 0  # where the records start: after a BOM and the header
+        self._body_line = 1
         if self.format == "parquet":
             self._open_parquet()
         else:
@@ -148,8 +147,54 @@ class Source:
     def done(self) -> int:
         return self._rows_done if self.format == "parquet" else self._counter.count
 
+    @property
+    def splittable(self) -> bool:
+        """Whether ``blocks`` can cut this file (its encoding keeps line ends
+        and quotes as single ASCII bytes, as UTF-8 and GBK do)."""
+        if self.format in ("parquet", "jsonl"):
+            return True
+        return '\n\r"'.encode(self._layout.encoding) == b'\n\r"'
+
     def __iter__(self) -> Iterator[Row | Reject]:
-        return self._records
+        """Every record in file order, parsed in this process."""
+        if self.format == "parquet":
+            return chain.from_iterable(
+                parquet_records(batch, self._layout, first) for batch, first in self._batches()
+            )
+        self._rewind()
+        buffered = io.BufferedReader(self._counter, 1 << 16)
+        if self.format == "jsonl":
+            return jsonl_records(
+                buffered, self._layout, first_line=self._body_line, check_keys=self._check_columns
+            )
+        text = io.TextIOWrapper(
+            buffered,
+            encoding=self._layout.encoding,
+            errors="surrogateescape",
+            newline="" if self.format in ("csv", "tsv") else None,
+        )
+        if self.format == "text":
+            return text_records(text, first_line=self._body_line)
+        if self._layout.width == 0:  # no header: an empty file
+            return iter(())
+        return csv_records(text, self._layout, first_line=self._body_line)
+
+    def blocks(self, size: int = BLOCK_BYTES) -> Iterator[Block]:
+        """The records in blocks of about ``size`` bytes, for other processes to parse."""
+        if not self.splittable:
+            raise InputError(f"cannot cut a file in {self._layout.encoding} into blocks")
+        if self.format == "parquet":
+            for batch, first in self._batches():
+                yield Block(self._layout, batch, first, 0, batch.num_rows)
+            return
+        if self.format in ("csv", "tsv") and self._layout.width == 0:
+            return
+        self._rewind()
+        checked = self.format != "jsonl"
+        for block in split(self._counter, self._layout, self._body_line, size):
+            if not checked:
+                checked = self._check_first_object(block)
+            yield block
 
     def close(self) -> None:
         if self.format != "parquet":
@@ -166,28 +211,56 @@ class Source:
     def _open_text_file(self) -> None:
         self.total = self.path.stat().st_size
         raw = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        self._raw = raw
         self._counter = _Counting(raw)
+        head = raw.read(SNIFF_BYTES)
         if self.format == "jsonl":
             self.encoding = self.encoding or "utf-8"
-            self._records = self._jsonl(io.BufferedReader(self._counter, 1 << 16))
-            return
-        if self.encoding is None:
-            self.encoding = detect_encoding(raw.read(SNIFF_BYTES))
-            raw.seek(0)
+        elif self.encoding is None:
+            self.encoding = detect_encoding(head)
         try:
-            codecs.lookup(self.encoding)
+            name = codecs.lookup(self.encoding).name
         except LookupError:
             raise InputError(f"unknown encoding {self.encoding!r}") from None
-        text = io.TextIOWrapper(
-            io.BufferedReader(self._counter, 1 << 16),
-            encoding=self.encoding,
-            errors="surrogateescape",
-            newline="" if self.format in ("csv", "tsv") else None,
-        )
-        if self.format == "text":
-            self._records = self._text(text)
-        else:
-            self._records = self._csv(text, "\t" if self.format == "tsv" else ",")
+        encoding = self.encoding
+        if head.startswith(codecs.BOM_UTF8) and name in ("utf-8", "utf-8-sig"):
+            self._body_offset = len(codecs.BOM_UTF8)
+            encoding = "utf-8"
+        self._layout = replace(self._layout, encoding=encoding)
+        if self.format in ("csv", "tsv"):
+            self._read_header(head, len(head) < SNIFF_BYTES)
+
+    def _read_header(self, head: bytes, whole_file: bool) -> None:
+        layout, start = self._layout, self._body_offset
+        end = start
+        while True:
+            newline = head.find(b"\n", end)
+            if newline < 0:
+                newline = head.find(b"\r", end)
+            if newline < 0 and not whole_file:
+                raise InputError(f"{self.path.name}: no CSV header line in the first MiB")
+            end = len(head) if newline < 0 else newline + 1
+            text = head[start:end].decode(layout.encoding, "surrogateescape")
+            reader = csv.reader(
+                io.StringIO(text, newline=""), delimiter=layout.delimiter, strict=True
+            )
+            try:
+                header = next(reader, None)
+            except csv.Error as exc:
+                if UNCLOSED in str(exc) and newline >= 0:
+                    continue  # a quoted line break in a column name
+                raise InputError(f"{self.path.name}: unreadable CSV header ({exc})") from None
+            break
+        if header is None:
+            return  # an empty file
+        where = self._check_columns([h.strip() for h in header])
+        self._layout = replace(layout, where=tuple(where), width=len(header))
+        self._body_offset = end
+        self._body_line = 1 + reader.line_num
+
+    def _rewind(self) -> None:
+        self._raw.seek(self._body_offset)
+        self._counter.count = self._body_offset
 
     def _open_parquet(self) -> None:
         import pyarrow.parquet as pq
@@ -198,9 +271,7 @@ class Source:
             raise InputError(f"{self.path}: not a readable Parquet file ({exc})") from None
         self.total = self._parquet.metadata.num_rows
         self._rows_done = 0
-        names = self._parquet.schema_arrow.names
-        self._check_columns(names)
-        self._records = self._parquet_rows(names)
+        self._check_columns(self._parquet.schema_arrow.names)
 
     def _check_columns(self, found: list[str]) -> list[int | None]:
         """Where each Row field's column is, failing on a missing required one."""
@@ -213,100 +284,18 @@ class Source:
             )
         return [found.index(c) if c in found else None for c in self.columns.in_row_order()]
 
-    # -- record streams -----------------------------------------------------
+    def _check_first_object(self, block: Block) -> bool:
+        """Check a JSONL log's keys on its first object; whether there was one."""
+        records = jsonl_records(
+            io.BytesIO(block.data), self._layout, check_keys=self._check_columns
+        )
+        return any(isinstance(r, Row) for r in records)
 
-    def _csv(self, text: IO[str], delimiter: str) -> Iterator[Row | Reject]:
-        reader = csv.reader(text, delimiter=delimiter, strict=True)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InputError(f"{self.path.name}: unreadable CSV header ({exc})") from None
-        if header and header[0].startswith("\ufeff"):  # a BOM the sniffer was told to keep
-            header[0] = header[0][1:]
-        where = self._check_columns([h.strip() for h in header])
-        width = len(header)
-        number = 0
-        start = reader.line_num + 1
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                number += 1
-                reason = f"malformed CSV: {exc}"
-                if "unexpected end of data" in str(exc):
-                    reason = f"a quote opened on line {start} is never closed"
-                yield Reject(number, start, reason)
-                start = reader.line_num + 1
-                continue
-            line, start = start, reader.line_num + 1
-            if not fields:
-                continue  # a blank line holds no record
-            number += 1
-            if reader.line_num - line >= MAX_RECORD_LINES:
-                yield Reject(
-                    number, line,
-                    f"one record spans lines {line}-{reader.line_num}: a quote left open?",
-                    [f[:200] for f in fields],
-                )
-                continue
-            if len(fields) > width:
-                yield Reject(number, line, too_many_fields(len(fields), width), fields)
-                continue
-            yield Row(number, line, *[fields[i] if i is not None and i < len(fields)
-                                      else None for i in where])
-
-    def _jsonl(self, lines: IO[bytes]) -> Iterator[Row | Reject]:
-        names = self.columns.in_row_order()
-        checked = False
-        number = 0
-        for line_no, raw in enumerate(lines, start=1):
-            if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[3:]
-            if not raw.strip():
-                continue
-            number += 1
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                shown = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
-                reason = (
-                    "undecodable bytes (not UTF-8)"
-                    if "utf-8" in str(exc).lower()
-                    else f"invalid JSON: {exc}"
-                )
-                yield Reject(number, line_no, reason, shown)
-                continue
-            if not isinstance(obj, dict):
-                yield Reject(number, line_no, "not a JSON object", obj)
-                continue
-            if not checked:
-                self._check_columns(list(obj))
-                checked = True
-            yield Row(number, line_no, *[obj.get(n) for n in names])
-
-    def _text(self, text: IO[str]) -> Iterator[Row | Reject]:
-        number = 0
-        for line_no, line in enumerate(text, start=1):
-            message = line.rstrip("\r\n")
-            if line_no == 1:
-                message = message.removeprefix("\ufeff")
-            if not message.strip():
-                continue
-            number += 1
-            yield Row(number, line_no, message)
-
-    def _parquet_rows(self, names: list[str]) -> Iterator[Row | Reject]:
-        wanted = [c for c in self.columns.in_row_order() if c in names]
-        number = 0
+    def _batches(self) -> Iterator[tuple[Any, int]]:
+        names = self._parquet.schema_arrow.names
+        wanted = [c for c in dict.fromkeys(self.columns.in_row_order()) if c in names]
+        first = 0
         for batch in self._parquet.iter_batches(batch_size=8192, columns=wanted):
-            data = {name: batch.column(name).to_pylist() for name in wanted}
-            empty = [None] * batch.num_rows
-            columns = [data.get(c, empty) for c in self.columns.in_row_order()]
-            for values in zip(*columns, strict=True):
-                number += 1
-                yield Row(number, None, *values)
-            self._rows_done = number
+            yield batch, first
+            first += batch.num_rows
+            self._rows_done = first

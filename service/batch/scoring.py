@@ -16,7 +16,7 @@ from quickphrase.engine import Engine
 from quickphrase.phrases.library import SHOP_TYPES
 from quickphrase.phrases.ranker import DEFAULT_K, Context
 
-from .readers import undecodable
+from .parsing import undecodable
 from .rows import AGENT, BUYER, Reject, Row
 
 ROLE_NAMES = {

@@ -26,7 +26,8 @@ from quickphrase.model.artifact import resolve_model_dir
 from quickphrase.phrases.library import resolve_library_dir
 
 from .job import BatchJob, BatchSummary, EngineSpec, ScorerSpec
-from .readers import detect_encoding, format_of, too_many_fields
+from .parsing import too_many_fields
+from .readers import detect_encoding, format_of
 from .rows import InputError, Reject, Row
 from .scoring import FIELDS, Scorer
 from .writers import output_format

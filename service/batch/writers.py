@@ -10,7 +10,9 @@ import codecs
 import csv
 import io
 import os
+import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,14 @@ def parquet_schema() -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Spilled:
+    """Encoded output a worker process left in a file of its own."""
+
+    path: str
+    size: int
+
+
 def encode(fmt: str, records: list[dict[str, Any]]) -> Any:
     """Records in the output format's own form: bytes for JSONL and CSV, an
     Arrow table for Parquet. Worker processes encode, so the process that
@@ -121,8 +131,11 @@ class RecordWriter:
         self.write_encoded(encode(self.format, records))
 
     def write_encoded(self, encoded: Any) -> None:
-        """Write what ``encode(self.format, records)`` returned."""
-        if self.format == "parquet":
+        """Write what ``encode(self.format, records)`` returned, or the
+        ``Spilled`` file holding it (which is then deleted)."""
+        if isinstance(encoded, Spilled):
+            self._copy_in(encoded)
+        elif self.format == "parquet":
             # Chunks are small; a row group per chunk would make a slow file.
             self._tables.append(encoded)
             self._rows += encoded.num_rows
@@ -130,6 +143,25 @@ class RecordWriter:
                 self._flush_tables()
         else:
             self._file.write(encoded)
+
+    def _copy_in(self, spilled: Spilled) -> None:
+        self._file.flush()
+        with open(spilled.path, "rb") as part:
+            copied = 0
+            try:
+                # In the kernel: the bytes never pass through this process.
+                while copied < spilled.size:
+                    n = os.copy_file_range(part.fileno(), self._file.fileno(), spilled.size)
+                    if not n:
+                        break
+                    copied += n
+            except OSError:  # a file system or kernel without it
+                part.seek(copied)
+                shutil.copyfileobj(part, self._file)
+                copied = spilled.size
+        os.unlink(spilled.path)
+        if copied != spilled.size:
+            raise OSError(f"{spilled.path} ended after {copied} of {spilled.size} bytes")
 
     def close(self) -> None:
         """Finish the file and give it its real name."""

@@ -1,0 +1,208 @@
+"""Cutting a chat log into blocks for worker processes (``blocks.py``).
+
+The one rule: parsing the blocks one by one, each on its own, gives exactly
+the records, row numbers, line numbers and rejects that reading the whole
+file in one pass gives, however small the blocks and however broken the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from quickphrase.service.batch.blocks import Block
+from quickphrase.service.batch.readers import Source
+from quickphrase.service.batch.rows import InputError, Reject, Row
+from quickphrase.service.batch.writers import RecordWriter, Spilled
+
+from .chatlogs import write_log
+
+
+def whole(path: Path, **kw: object) -> list[Row | Reject]:
+    with Source(path, **kw) as source:  # type: ignore[arg-type]
+        return list(source)
+
+
+def in_blocks(path: Path, size: int, **kw: object) -> list[Row | Reject]:
+    with Source(path, **kw) as source:  # type: ignore[arg-type]
+        blocks = list(source.blocks(size))
+    return [record for block in blocks for record in block.rows()]
+
+
+# Each example rewrites the same files in tmp_path.
+FIXTURE_OK = [HealthCheck.function_scoped_fixture]
+
+# Pieces of CSV that trip parsers: quoted commas and line breaks, doubled
+# quotes, quotes that are plain characters, blank lines, CRLF, a field too
+# many, a quote after a closing quote (csv's strict mode rejects it), bytes
+# that are not UTF-8.
+CSV_PIECES = [
+    "在吗,buyer\n",
+    '"亲,能便宜点吗",buyer\n',
+    '"第一行\n第二行",agent\n',
+    '"他说""好的""",buyer\n',
+    '他说"好的,buyer\n',
+    "\n",
+    "好的谢谢,buyer\r\n",
+    "\r\n",
+    "多,了,一列\n",
+    '"ab"c,buyer\n',
+    "只有文字\n",
+    "  ,buyer\n",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(
+    pieces=st.lists(st.sampled_from(CSV_PIECES), max_size=30),
+    tail=st.sampled_from(["", '"never closed,buyer\n在吗,buyer\n', "没有换行,buyer"]),
+    size=st.integers(min_value=1, max_value=200),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
+)
+def test_csv_blocks_read_exactly_as_the_whole_file(
+    tmp_path: Path, pieces: list[str], tail: str, size: int, encoding: str
+) -> None:
+    path = tmp_path / "log.csv"
+    path.write_bytes(("text,role\n" + "".join(pieces) + tail).encode(encoding))
+    assert in_blocks(path, size) == whole(path)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(
+    lines=st.lists(
+        st.sampled_from(
+            ['{"text": "在吗"}', '{"text": "亲,包邮吗", "role": "buyer"}', "", "  ",
+             "not json", "[1, 2]", '{"text": 3}', '{"text": "\\u597d"}\r']
+        ),
+        max_size=25,
+    ),
+    bom=st.booleans(),
+    size=st.integers(min_value=1, max_value=120),
+)
+def test_jsonl_blocks_read_exactly_as_the_whole_file(
+    tmp_path: Path, lines: list[str], bom: bool, size: int
+) -> None:
+    path = tmp_path / "log.jsonl"
+    body = '{"text": "你好"}\n' + "\n".join(lines)
+    path.write_bytes((codecs.BOM_UTF8 if bom else b"") + body.encode())
+    assert in_blocks(path, size) == whole(path)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(
+    lines=st.lists(st.sampled_from(["在吗", "", " ", "好的\r", "包邮吗?", "\r"]), max_size=25),
+    ending=st.sampled_from(["\n", "\r\n"]),
+    size=st.integers(min_value=1, max_value=80),
+)
+def test_text_blocks_read_exactly_as_the_whole_file(
+    tmp_path: Path, lines: list[str], ending: str, size: int
+) -> None:
+    path = tmp_path / "log.txt"
+    path.write_bytes(ending.join(lines).encode())
+    assert in_blocks(path, size) == whole(path)
+
+
+def test_undecodable_bytes_are_read_alike_in_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"text,role\n\xe5\x9c\xa8\xe5\x90\x97,buyer\n\xff\xfe,buyer\n\xe5\xa5\xbd,buyer\n")
+    assert in_blocks(path, 5, encoding="utf-8") == whole(path, encoding="utf-8")
+
+
+def test_parquet_blocks_are_its_record_batches(tmp_path: Path) -> None:
+    log = [{"text": f"在吗{i}", "role": "buyer"} for i in range(10)]
+    path = write_log(tmp_path / "log.parquet", log)
+    assert in_blocks(path, 1) == whole(path)
+
+
+def test_blocks_hold_whole_records_and_count_them(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text('text,role\n"第一行\n第二行",buyer\n在吗,buyer\n', encoding="utf-8")
+    with Source(path) as source:
+        blocks = list(source.blocks(12))
+    assert [b.records for b in blocks] == [1, 1]
+    assert [(b.first_row, b.first_line) for b in blocks] == [(0, 2), (1, 4)]
+
+
+def test_a_block_whose_count_is_wrong_is_refused(tmp_path: Path) -> None:
+    path = write_log(tmp_path / "log.csv", [{"text": "在吗"}, {"text": "好的"}])
+    with Source(path) as source:
+        (block,) = source.blocks()
+    with pytest.raises(RuntimeError, match="reader counted 3"):
+        dataclasses.replace(block, records=3).rows()
+
+
+def test_a_jsonl_log_without_the_text_key_fails_on_its_first_block(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"message": "在吗"}\n', encoding="utf-8")
+    with Source(path) as source, pytest.raises(InputError, match="'message'"):
+        next(source.blocks())
+
+
+def test_a_file_in_utf16_cannot_be_cut(tmp_path: Path) -> None:
+    path = tmp_path / "log.txt"
+    path.write_bytes("在吗\n好的\n".encode("utf-16-le"))
+    with Source(path, encoding="utf-16-le") as source:
+        assert not source.splittable
+        with pytest.raises(InputError, match="utf-16-le"):
+            next(source.blocks())
+    assert [r.text for r in whole(path, encoding="utf-16-le")] == ["在吗", "好的"]
+
+
+def test_blocks_are_picklable_for_worker_processes(tmp_path: Path) -> None:
+    import pickle
+
+    path = write_log(tmp_path / "log.csv", [{"text": "在吗"}])
+    with Source(path) as source:
+        (block,) = source.blocks()
+    again = pickle.loads(pickle.dumps(block))
+    assert isinstance(again, Block)
+    assert again.rows() == block.rows()
+
+
+# --- spilled output ---------------------------------------------------------------------------
+
+
+def spill(tmp_path: Path, name: str, data: bytes) -> Spilled:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return Spilled(str(path), len(data))
+
+
+def test_the_writer_copies_spilled_output_in_order_and_deletes_it(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    writer = RecordWriter(out)
+    first = spill(tmp_path, "a.part", b'{"row":1}\n')
+    writer.write_encoded(first)
+    writer.write_encoded(b'{"row":2}\n')
+    writer.write_encoded(spill(tmp_path, "b.part", b'{"row":3}\n'))
+    writer.close()
+    assert out.read_bytes() == b'{"row":1}\n{"row":2}\n{"row":3}\n'
+    assert not Path(first.path).exists()
+
+
+def test_spilled_output_is_copied_without_copy_file_range_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(*_: object) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "copy_file_range", unsupported)
+    out = tmp_path / "out.csv"
+    writer = RecordWriter(out)
+    writer.write_encoded(spill(tmp_path, "a.part", "在吗,buyer\n".encode()))
+    writer.close()
+    assert out.read_bytes().endswith("在吗,buyer\n".encode())
+
+
+def test_a_spilled_file_shorter_than_promised_is_an_error(tmp_path: Path) -> None:
+    writer = RecordWriter(tmp_path / "out.jsonl")
+    short = spill(tmp_path, "a.part", b"{}\n")
+    with pytest.raises(OSError, match="ended after 3 of 10 bytes"):
+        writer.write_encoded(dataclasses.replace(short, size=10))
+    writer.abort()
