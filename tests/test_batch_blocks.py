@@ -108,6 +108,43 @@ def test_text_blocks_read_exactly_as_the_whole_file(
     assert in_blocks(path, size) == whole(path)
 
 
+@pytest.mark.parametrize(
+    ("data", "texts"),
+    [
+        (b'text\rhello\r"a\nb"\rworld\r', ["hello", "a\nb", "world"]),
+        (b"text\r\nhello\r\nworld", ["hello", "world"]),
+        (b'"te\nxt",role\nhello,buyer\n', None),
+    ],
+)
+def test_the_header_ends_at_its_own_line_end(
+    tmp_path: Path, data: bytes, texts: list[str] | None
+) -> None:
+    path = tmp_path / "log.csv"
+    path.write_bytes(data)
+    if texts is None:  # a quoted line break in a column name: no "text" column
+        with pytest.raises(InputError, match=r"columns found: 'te.*', 'role'"):
+            whole(path)
+        return
+    rows = whole(path)
+    assert [r.text for r in rows] == texts
+    assert in_blocks(path, 3) == rows
+
+
+def test_jsonl_lines_end_only_at_line_feeds(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b'{"text":"a",\r"role":"buyer"}\n{"text":"a"}\r{"text":"b"}\r')
+    rows = whole(path)
+    assert [type(r).__name__ for r in rows] == ["Row", "Reject"]
+    assert in_blocks(path, 4) == rows
+
+
+def test_csv_in_utf16_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_bytes("text\n在吗\n".encode("utf-16-le"))
+    with pytest.raises(InputError, match="save it as UTF-8 or GBK"):
+        Source(path, encoding="utf-16-le")
+
+
 def test_undecodable_bytes_are_read_alike_in_blocks(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     path.write_bytes(b"text,role\n\xe5\x9c\xa8\xe5\x90\x97,buyer\n\xff\xfe,buyer\n\xe5\xa5\xbd,buyer\n")
@@ -186,13 +223,22 @@ def test_the_writer_copies_spilled_output_in_order_and_deletes_it(tmp_path: Path
     assert not Path(first.path).exists()
 
 
-def test_spilled_output_is_copied_without_copy_file_range_too(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def unsupported(*_: object) -> int:
-        raise OSError(38, "Function not implemented")
+def unsupported(*_: object) -> int:
+    raise OSError(38, "Function not implemented")
 
-    monkeypatch.setattr(os, "copy_file_range", unsupported)
+
+def copies_nothing(*_: object) -> int:
+    return 0
+
+
+@pytest.mark.parametrize("copy_range", [unsupported, copies_nothing, None])
+def test_spilled_output_is_copied_without_copy_file_range_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy_range: object
+) -> None:
+    if copy_range is None:  # macOS, Windows
+        monkeypatch.delattr(os, "copy_file_range")
+    else:
+        monkeypatch.setattr(os, "copy_file_range", copy_range)
     out = tmp_path / "out.csv"
     writer = RecordWriter(out)
     writer.write_encoded(spill(tmp_path, "a.part", "在吗,buyer\n".encode()))
@@ -203,6 +249,6 @@ def test_spilled_output_is_copied_without_copy_file_range_too(
 def test_a_spilled_file_shorter_than_promised_is_an_error(tmp_path: Path) -> None:
     writer = RecordWriter(tmp_path / "out.jsonl")
     short = spill(tmp_path, "a.part", b"{}\n")
-    with pytest.raises(OSError, match="ended after 3 of 10 bytes"):
+    with pytest.raises(OSError, match="held 3 bytes, not 10"):
         writer.write_encoded(dataclasses.replace(short, size=10))
     writer.abort()

@@ -81,7 +81,7 @@ def split(
         data = carry + chunk
         if not data:
             return
-        cut = len(data) if eof else _cut(data, quoted=layout.format in ("csv", "tsv"))
+        cut = len(data) if eof else _cut(data, layout.format)
         if not cut:
             carry = data  # no record ends in it yet: read on
             continue
@@ -123,7 +123,7 @@ def count(
     return len(records), lines
 
 
-def _cut(data: bytes, *, quoted: bool) -> int:
+def _cut(data: bytes, fmt: str) -> int:
     """Where the last whole line of ``data`` ends (0: none does).
 
     For CSV, prefer the last line end with an even number of quotes before
@@ -131,10 +131,10 @@ def _cut(data: bytes, *, quoted: bool) -> int:
     are plain characters can fool parity, so ``count`` checks the guess.
     """
     end = data.rfind(b"\n") + 1
-    if not end:
+    if not end and fmt != "jsonl":  # JSON Lines end at "\n" only
         # Old Mac line ends; a "\r" at the very end may be half of "\r\n".
         end = data.rfind(b"\r", 0, len(data) - 1) + 1
-    if not quoted or not end:
+    if fmt not in ("csv", "tsv") or not end:
         return end
     cut, quotes = end, data.count(b'"', 0, end)
     while cut and quotes % 2:

@@ -117,12 +117,12 @@ class _Workers:
             # Frozen before the fork, what is loaded (the engine) is never
             # walked by the workers' cyclic collections, nor its pages copied.
             gc.freeze()
-        self._pool = ProcessPoolExecutor(
-            job.workers, mp_context=context, initializer=_start_worker, initargs=(job.scorer,)
-        )
-        # Start every worker now, before this process starts threads of its
-        # own (the progress bar): forking copies no running threads then.
         try:
+            self._pool = ProcessPoolExecutor(
+                job.workers, mp_context=context, initializer=_start_worker, initargs=(job.scorer,)
+            )
+            # Start every worker now, before this process starts threads of
+            # its own (the progress bar): forking copies no running threads then.
             wait([self._pool.submit(int) for _ in range(job.workers)])
         finally:
             gc.unfreeze()  # this process may live on (a library caller)
@@ -215,10 +215,10 @@ def run_local(
         spill = None
         try:
             workers = _Workers(job, engine)
-            if workers.parallel and writer.format != "parquet":
-                spill = tempfile.mkdtemp(prefix=".quickphrase-spill-", dir=writer.path.parent)
-            progress.start(source.total)
             try:
+                if workers.parallel and writer.format != "parquet":
+                    spill = tempfile.mkdtemp(prefix=".quickphrase-spill-", dir=writer.path.parent)
+                progress.start(source.total)
                 scoring = workers.score(chain(first, pieces), writer.format, bool(report), spill)
                 for chunk in scoring:
                     writer.write_encoded(chunk.encoded)

@@ -99,6 +99,15 @@ class _Counting(io.RawIOBase):
         super().close()
 
 
+def _line_end(data: bytes, start: int) -> int:
+    """Where the line starting at ``start`` ends ("\n", "\r\n" or "\r"), or -1."""
+    ends = [i for i in (data.find(b"\n", start), data.find(b"\r", start)) if i >= 0]
+    if not ends:
+        return -1
+    at = min(ends)
+    return at + 2 if data[at : at + 2] == b"\r\n" else at + 1
+
+
 class Source:
     """An opened chat log, read once: row by row (iterate it) or in blocks.
 
@@ -232,14 +241,18 @@ class Source:
 
     def _read_header(self, head: bytes, whole_file: bool) -> None:
         layout, start = self._layout, self._body_offset
+        if not self.splittable:
+            raise InputError(
+                f"{self.path.name}: CSV in {layout.encoding} is not supported; "
+                "save it as UTF-8 or GBK"
+            )
         end = start
         while True:
-            newline = head.find(b"\n", end)
-            if newline < 0:
-                newline = head.find(b"\r", end)
-            if newline < 0 and not whole_file:
+            end = _line_end(head, end)
+            if end < 0 and not whole_file:
                 raise InputError(f"{self.path.name}: no CSV header line in the first MiB")
-            end = len(head) if newline < 0 else newline + 1
+            newline = end
+            end = len(head) if end < 0 else end
             text = head[start:end].decode(layout.encoding, "surrogateescape")
             reader = csv.reader(
                 io.StringIO(text, newline=""), delimiter=layout.delimiter, strict=True

@@ -146,22 +146,25 @@ class RecordWriter:
 
     def _copy_in(self, spilled: Spilled) -> None:
         self._file.flush()
+        # In the kernel where it can (Linux): the bytes never pass through here.
+        copy_range = getattr(os, "copy_file_range", None)
         with open(spilled.path, "rb") as part:
             copied = 0
             try:
-                # In the kernel: the bytes never pass through this process.
-                while copied < spilled.size:
-                    n = os.copy_file_range(part.fileno(), self._file.fileno(), spilled.size)
+                while copy_range is not None and copied < spilled.size:
+                    n = copy_range(part.fileno(), self._file.fileno(), spilled.size - copied)
                     if not n:
                         break
                     copied += n
-            except OSError:  # a file system or kernel without it
+            except OSError:  # a file system that cannot
+                pass
+            if copied < spilled.size:
                 part.seek(copied)
                 shutil.copyfileobj(part, self._file)
-                copied = spilled.size
+                copied = part.tell()
         os.unlink(spilled.path)
         if copied != spilled.size:
-            raise OSError(f"{spilled.path} ended after {copied} of {spilled.size} bytes")
+            raise OSError(f"{spilled.path} held {copied} bytes, not {spilled.size}")
 
     def close(self) -> None:
         """Finish the file and give it its real name."""
