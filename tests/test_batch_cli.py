@@ -662,6 +662,22 @@ def test_two_workers_write_the_same_parquet_table(tmp_path: Path, day_of_chat: P
     assert second.equals(first)
 
 
+def fail_scoring_on_call(monkeypatch: pytest.MonkeyPatch, call: int, message: str) -> list[int]:
+    """Make ``Scorer.score`` raise ``message`` on its ``call``-th chunk; returns
+    the sizes of the chunks it was given."""
+    sizes: list[int] = []
+    score = Scorer.score
+
+    def failing(self: Scorer, rows: Sequence[Row | Reject]) -> list[dict[str, Any] | Reject]:
+        sizes.append(len(rows))
+        if len(sizes) == call:
+            raise RuntimeError(message)
+        return score(self, rows)
+
+    monkeypatch.setattr(Scorer, "score", failing)
+    return sizes
+
+
 @pytest.mark.parametrize(
     ("log_name", "out_name"),
     [("log.csv", "out.jsonl"), ("log.tsv", "out.csv"), ("log.jsonl", "out.jsonl"),
@@ -689,18 +705,8 @@ def test_a_worker_that_fails_leaves_no_output_and_no_spilled_parts(
 ) -> None:
     source = write_log(tmp_path / "log.csv", LOG * 50)
     out = tmp_path / "out" / "scored.jsonl"
-    calls: list[int] = []
-    score = Scorer.score
-
-    def fail_on_the_third_block(
-        self: Scorer, rows: Sequence[Row | Reject]
-    ) -> list[dict[str, Any] | Reject]:
-        calls.append(len(rows))
-        if len(calls) == 3:  # counted per worker: forked workers inherit this patch
-            raise RuntimeError("a worker failed")
-        return score(self, rows)
-
-    monkeypatch.setattr(Scorer, "score", fail_on_the_third_block)
+    # Counted per worker: forked workers inherit the patch.
+    fail_scoring_on_call(monkeypatch, 3, "a worker failed")
     job = BatchJob(
         input=source, output=out, rejects=default_rejects(out), workers=2, block_bytes=300
     )
@@ -860,18 +866,8 @@ def test_a_run_that_fails_half_way_leaves_no_output(
     source = write_log(tmp_path / "log.csv", LOG)
     out = tmp_path / name
     job = BatchJob(input=source, output=out, rejects=default_rejects(out), chunk_rows=3)
-    chunks: list[int] = []
-    score = Scorer.score
-
-    def fail_on_the_second_chunk(
-        self: Scorer, rows: Sequence[Row | Reject]
-    ) -> list[dict[str, Any] | Reject]:
-        chunks.append(len(rows))
-        if len(chunks) == 2:
-            raise RuntimeError("scoring failed half way")  # a worker dying, a full disk...
-        return score(self, rows)
-
-    monkeypatch.setattr(Scorer, "score", fail_on_the_second_chunk)
+    # A worker dying, a full disk...
+    chunks = fail_scoring_on_call(monkeypatch, 2, "scoring failed half way")
     with pytest.raises(RuntimeError, match="half way"):
         run_local(job, engine=engine)
     assert chunks == [3, 3]  # the first chunk had been scored and written

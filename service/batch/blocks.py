@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from .parsing import (
+    NEVER_CLOSED,
     Layout,
     csv_records,
     jsonl_records,
@@ -115,8 +116,8 @@ def count(
         pass
     # Malformed CSV: count exactly as the parser will read it, rejects included.
     records = list(csv_records(io.StringIO(text, newline=""), layout, first_row, first_line))
-    ends_open = bool(records) and isinstance(records[-1], Reject) and "never closed" in (
-        records[-1].reason
+    ends_open = bool(records) and isinstance(records[-1], Reject) and (
+        NEVER_CLOSED in records[-1].reason
     )
     if ends_open and not last:
         return None

@@ -79,7 +79,7 @@ def _score_in_worker(
     rows: list[Row | Reject] | Block, fmt: str, keep: bool, spill: str | None
 ) -> ScoredChunk:
     assert _scorer is not None, "worker started without its scorer"
-    chunk = score_chunk(_scorer, rows.rows() if isinstance(rows, Block) else rows, fmt, keep)
+    chunk = score_chunk(_scorer, _rows_of(rows), fmt, keep)
     if spill is None or not isinstance(chunk.encoded, bytes):
         return chunk
     # A chat line's output is about a kilobyte; through the pool's pipe and
@@ -88,6 +88,10 @@ def _score_in_worker(
     with os.fdopen(fd, "wb") as part:
         part.write(chunk.encoded)
     return replace(chunk, encoded=Spilled(path, len(chunk.encoded)))
+
+
+def _rows_of(piece: list[Row | Reject] | Block) -> list[Row | Reject]:
+    return piece.rows() if isinstance(piece, Block) else piece
 
 
 def _chunks(records: Iterator[Row | Reject], size: int) -> Iterator[list[Row | Reject]]:
@@ -142,8 +146,7 @@ class _Workers:
         """
         if self._pool is None:
             for chunk in chunks:
-                rows = chunk.rows() if isinstance(chunk, Block) else chunk
-                yield score_chunk(self._scorer, rows, fmt, keep)
+                yield score_chunk(self._scorer, _rows_of(chunk), fmt, keep)
             return
         in_flight: deque[Future[ScoredChunk]] = deque()
         for chunk in chunks:

@@ -21,8 +21,9 @@ from .rows import Reject, Row
 # A quoted record over this many lines is almost surely a quote left open,
 # which would swallow the records after it into one message.
 MAX_RECORD_LINES = 50
-# What csv says when the text ends inside a quoted field.
+# What csv says when the text ends inside a quoted field, and how our reject says it.
 UNCLOSED = "unexpected end of data"
+NEVER_CLOSED = "is never closed"
 # Undecodable bytes survive decoding as lone surrogates (errors="surrogateescape"),
 # so one bad line is rejected instead of failing the whole file.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -75,7 +76,7 @@ def csv_records(
             number += 1
             reason = f"malformed CSV: {exc}"
             if UNCLOSED in str(exc):
-                reason = f"a quote opened on line {start} is never closed"
+                reason = f"a quote opened on line {start} {NEVER_CLOSED}"
             yield Reject(number, start, reason)
             start = before + reader.line_num + 1
             continue

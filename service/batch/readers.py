@@ -248,11 +248,10 @@ class Source:
             )
         end = start
         while True:
-            end = _line_end(head, end)
-            if end < 0 and not whole_file:
+            line_end = _line_end(head, end)
+            if line_end < 0 and not whole_file:
                 raise InputError(f"{self.path.name}: no CSV header line in the first MiB")
-            newline = end
-            end = len(head) if end < 0 else end
+            end = len(head) if line_end < 0 else line_end
             text = head[start:end].decode(layout.encoding, "surrogateescape")
             reader = csv.reader(
                 io.StringIO(text, newline=""), delimiter=layout.delimiter, strict=True
@@ -260,7 +259,7 @@ class Source:
             try:
                 header = next(reader, None)
             except csv.Error as exc:
-                if UNCLOSED in str(exc) and newline >= 0:
+                if UNCLOSED in str(exc) and line_end >= 0:
                     continue  # a quoted line break in a column name
                 raise InputError(f"{self.path.name}: unreadable CSV header ({exc})") from None
             break
