@@ -3,8 +3,16 @@
 Generates a buyer-only chat log CSV from the dev set (never trained on; 664
 distinct messages, so a real log's repeats are there too) and runs
 ``quickphrase batch LOG -o OUT.jsonl`` as a user would, in a subprocess,
-timing the whole command (start-up included) and sampling the peak memory of
-the command and its worker processes together (sum of RSS, every 50 ms).
+timing the whole command (start-up included) and, in separate runs, sampling
+the peak memory of the command and its worker processes together (RSS and
+PSS, every 50 ms). The sampler reads /proc/PID/smaps_rollup, which costs CPU
+that two workers need on a two-core machine, so timed runs go unsampled.
+
+This machine's speed drifts by 10-30% from minute to minute, so the
+configurations take turns round by round (the order reversed every other
+round) and each reports its median: a ratio of two configurations then
+compares runs made minutes apart, not one configuration's good minute with
+the other's bad one.
 
 Configurations, all in this one session:
 
@@ -66,40 +74,72 @@ def peak_memory(process: psutil.Process, stop: threading.Event, out: list[tuple[
     out.append((peak_rss, peak_pss))
 
 
-def run(log: Path, out: Path, *options: str) -> dict[str, float]:
+def run(log: Path, out: Path, *options: str, sample: bool = False) -> dict[str, float]:
     command = [str(QUICKPHRASE), "batch", str(log), "-o", str(out), *options]
     started = time.perf_counter()
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     stop, peak = threading.Event(), []
     sampler = threading.Thread(target=peak_memory, args=(psutil.Process(proc.pid), stop, peak))
-    sampler.start()
+    if sample:
+        sampler.start()
     _, err = proc.communicate()
     seconds = time.perf_counter() - started
-    stop.set()
-    sampler.join()
+    if sample:
+        stop.set()
+        sampler.join()
     if proc.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{err}")
     lines = int(re.search(r"([\d,]+) lines read", err).group(1).replace(",", ""))
     # The command's own summary times the scoring alone, without start-up.
     scoring = float(re.search(r" in ([\d.]+) s", err).group(1))
-    return {"seconds": seconds, "lines": lines, "lines_per_s": lines / seconds,
-            "scoring_lines_per_s": lines / scoring,
-            "peak_rss_mb": peak[0][0] / 2**20, "peak_pss_mb": peak[0][1] / 2**20}
-
-
-def measure(rounds: int, log: Path, out: Path, *options: str) -> dict[str, float]:
-    results = [run(log, out, *options) for _ in range(rounds)]
-    return {
-        "lines": results[0]["lines"],
-        "seconds_median": round(statistics.median(r["seconds"] for r in results), 2),
-        "lines_per_s_median": round(statistics.median(r["lines_per_s"] for r in results)),
-        "scoring_lines_per_s_median": round(
-            statistics.median(r["scoring_lines_per_s"] for r in results)
-        ),
-        "peak_rss_mb_max": round(max(r["peak_rss_mb"] for r in results), 1),
-        "peak_pss_mb_max": round(max(r["peak_pss_mb"] for r in results), 1),
-        "rounds": rounds,
+    result = {
+        "seconds": seconds,
+        "lines": lines,
+        "lines_per_s": lines / seconds,
+        "scoring_lines_per_s": lines / scoring,
     }
+    if sample:
+        result |= {"peak_rss_mb": peak[0][0] / 2**20, "peak_pss_mb": peak[0][1] / 2**20}
+    return result
+
+
+def measure(
+    rounds: int, configs: dict[str, tuple[Path, list[str]]], out: Path
+) -> dict[str, dict[str, float]]:
+    """Time every configuration ``rounds`` times in turns, then sample memory once each."""
+    timed: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
+    for round_ in range(rounds):
+        order = list(configs) if round_ % 2 == 0 else list(configs)[::-1]
+        for name in order:
+            log, options = configs[name]
+            timed[name].append(run(log, out, *options))
+            print(
+                f"round {round_ + 1}/{rounds} {name:32} "
+                f"{timed[name][-1]['lines_per_s']:,.0f} lines/s",
+                file=sys.stderr,
+                flush=True,
+            )
+    summary = {}
+    for name, results in timed.items():
+        log, options = configs[name]
+        memory = run(log, out, *options, sample=True)
+        summary[name] = {
+            "lines": results[0]["lines"],
+            "seconds_median": round(statistics.median(r["seconds"] for r in results), 2),
+            "lines_per_s_median": round(statistics.median(r["lines_per_s"] for r in results)),
+            "lines_per_s_range": [
+                round(min(r["lines_per_s"] for r in results)),
+                round(max(r["lines_per_s"] for r in results)),
+            ],
+            "scoring_lines_per_s_median": round(
+                statistics.median(r["scoring_lines_per_s"] for r in results)
+            ),
+            "peak_rss_mb": round(memory["peak_rss_mb"], 1),
+            "peak_pss_mb": round(memory["peak_pss_mb"], 1),
+            "rounds": rounds,
+        }
+        print(f"{name:32} {json.dumps(summary[name])}", flush=True)
+    return summary
 
 
 def main() -> None:
@@ -116,21 +156,27 @@ def main() -> None:
         short = chats.write_csv(tmp / "short.csv", args.short, agents=False)
         mixed = chats.write_csv(tmp / "mixed.csv", args.short, seed=1)
         out = tmp / "out.jsonl"
-        runs = {}
-        for name, log, options in [
-            ("2 workers", big, ["--workers", "2"]),
-            ("1 worker", big, ["--workers", "1"]),
-            ("2 workers, no cache", short, ["--workers", "2", "--cache-size", "0"]),
-            ("1 worker, no cache", short, ["--workers", "1", "--cache-size", "0"]),
-            ("2 workers, mixed log + report", mixed,
-             ["--workers", "2", "--report", str(tmp / "report.html")]),
-        ]:
-            runs[name] = measure(args.rounds, log, out, *options)
-            print(f"{name:32} {json.dumps(runs[name])}", flush=True)
+        runs = measure(
+            args.rounds,
+            {
+                "2 workers": (big, ["--workers", "2"]),
+                "1 worker": (big, ["--workers", "1"]),
+                "2 workers, no cache": (short, ["--workers", "2", "--cache-size", "0"]),
+                "1 worker, no cache": (short, ["--workers", "1", "--cache-size", "0"]),
+                "2 workers, mixed log + report": (
+                    mixed,
+                    ["--workers", "2", "--report", str(tmp / "report.html")],
+                ),
+            },
+            out,
+        )
     results = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-        "log": {"lines": args.lines, "short_lines": args.short,
-                "distinct_buyer_messages": len(set(chats.buyer))},
+        "log": {
+            "lines": args.lines,
+            "short_lines": args.short,
+            "distinct_buyer_messages": len(set(chats.buyer)),
+        },
         "runs": runs,
         "gain_two_cores_over_one": round(
             runs["2 workers"]["lines_per_s_median"] / runs["1 worker"]["lines_per_s_median"], 2

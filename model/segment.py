@@ -35,7 +35,7 @@ _OPENER = 2  # starts a new clause and belongs to it
 _SKIP = 3  # other symbols: dropped
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segmented:
     """A normalised message cut into words and clauses.
 

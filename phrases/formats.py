@@ -23,10 +23,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment
-from openpyxl.utils.exceptions import IllegalCharacterError
-
 
 @dataclass(frozen=True)
 class QuickPhrase:
@@ -435,6 +431,10 @@ def _cell_text(value: object) -> str:
 
 
 def _read_qianniu_xlsx(raw: bytes, path: Path, _encoding: str | None) -> list[QuickPhrase]:
+    # Imported here: openpyxl takes about 0.1 s to import, and every command,
+    # the sidecar and the hotkey plugin load this module without needing it.
+    from openpyxl import load_workbook
+
     try:
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         rows = [
@@ -468,6 +468,10 @@ def _read_qianniu_xlsx(raw: bytes, path: Path, _encoding: str | None) -> list[Qu
 def _write_qianniu_xlsx(
     phrases: list[QuickPhrase], path: Path, _encoding: str | None
 ) -> tuple[bytes, list[str]]:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
     book = Workbook()
     sheet = book.active
     sheet.title = _QianniuFormat.SHEET_TITLE

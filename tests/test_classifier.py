@@ -105,6 +105,19 @@ def test_batches_keep_input_order_and_match_single_calls(classifier, corpus) -> 
     assert [p.to_dict() for p in batch] == [classifier.predict(t).to_dict() for t in texts]
 
 
+def test_predictions_carry_no_per_instance_dicts(classifier) -> None:
+    # A batch keeps a prediction per message alive, and every object the
+    # cyclic garbage collector tracks is scanned again and again: with a
+    # dict per prediction and per score, a 2,000-message batch ran about 40%
+    # slower.
+    prediction = classifier.predict("能便宜点吗?包邮吗?")
+    scores = (*prediction.intents, *prediction.ranked)
+    assert len(prediction.intents) == 2
+    assert len(prediction.ranked) == 3
+    assert not hasattr(prediction, "__dict__")
+    assert not any(hasattr(s, "__dict__") for s in scores)
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
 def test_empty_text_is_refused(classifier, text: str) -> None:
     with pytest.raises(ValueError, match="empty"):
