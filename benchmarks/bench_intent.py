@@ -8,7 +8,7 @@ Everything is measured in one run, on the same dev set and the same machine:
 - large-batch throughput with a process per core for both systems;
 - import plus model load time, in fresh interpreters.
 
-Usage: python benchmarks/bench_intent.py [--rounds 5] [--batch 40000] [--repeats 3]
+Usage: python benchmarks/bench_intent.py [--rounds 5] [--batch 100000] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ def load_time(repeats: int = 5) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=40_000)
-    parser.add_argument("--repeats", type=int, default=3, help="throughput runs per system")
+    parser.add_argument("--batch", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5, help="throughput runs per system")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
