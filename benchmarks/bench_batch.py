@@ -79,12 +79,13 @@ def run(log: Path, out: Path, *options: str, sample: bool = False) -> dict[str, 
     started = time.perf_counter()
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     stop, peak = threading.Event(), []
-    sampler = threading.Thread(target=peak_memory, args=(psutil.Process(proc.pid), stop, peak))
+    sampler = None
     if sample:
+        sampler = threading.Thread(target=peak_memory, args=(psutil.Process(proc.pid), stop, peak))
         sampler.start()
     _, err = proc.communicate()
     seconds = time.perf_counter() - started
-    if sample:
+    if sampler is not None:
         stop.set()
         sampler.join()
     if proc.returncode:

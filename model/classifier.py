@@ -233,51 +233,40 @@ class IntentClassifier:
         feeds = self._featurizer.transform_messages([seg.clauses for seg in segmented])
         probs = self._session.run(["probabilities"], feeds)[0]
         top, top_p = _top_labels(probs)
-        p_other = probs[:, self._other].tolist() if self._other >= 0 else [0.0] * len(probs)
-        name = self.labels.__getitem__
-        max_chars = self.max_chars
+        best = [t[0] for t in top]
+        best_p = [p[0] for p in top_p]
+        p_other = probs[:, self._other].tolist() if self._other >= 0 else [0.0] * len(best)
+        labels = self.labels
         out = []
         row = 0
         for text, seg in zip(texts, segmented, strict=True):
-            ids, ps = top[row], top_p[row]
-            clauses = len(seg.clauses)
-            if clauses == 1:
-                label, score, intents = self._decide(seg, ids[0], ps[0], p_other[row], ())
-                row += 1
-            else:
-                found = zip(
-                    [t[0] for t in top[row + 1 : row + 1 + clauses]],
-                    [p[0] for p in top_p[row + 1 : row + 1 + clauses]],
-                    strict=True,
-                )
-                label, score, intents = self._decide(seg, ids[0], ps[0], p_other[row], found)
-                row += 1 + clauses
-            ranked = tuple(map(IntentScore, map(name, ids), ps))
-            out.append(
-                Prediction(text, label, score, intents, len(text) > max_chars, ranked, seg.words)
+            n = 1 + (len(seg.clauses) if len(seg.clauses) > 1 else 0)
+            label, score, intents = self._decide(
+                seg, best[row : row + n], best_p[row : row + n], p_other[row]
             )
+            ranked = tuple(
+                IntentScore(labels[i], p) for i, p in zip(top[row], top_p[row], strict=True)
+            )
+            truncated = len(text) > self.max_chars
+            out.append(Prediction(text, label, score, intents, truncated, ranked, seg.words))
+            row += n
         return out
 
     def _decide(
-        self,
-        seg: Segmented,
-        top: int,
-        top_p: float,
-        p_other: float,
-        clauses: Iterable[tuple[int, float]],
+        self, seg: Segmented, best: list[int], best_p: list[float], p_other: float
     ) -> tuple[str, float, tuple[IntentScore, ...]]:
         """Whole-message answer plus the intents of confident clauses, in order.
 
-        ``top`` and ``top_p`` are the whole message's best label and its
-        probability; ``clauses`` the same for each clause of a message with
-        several; ``p_other`` is the whole message's probability of "other",
-        reported when the model abstains.
+        ``best`` and ``best_p`` hold the top label and its probability for the
+        whole message, then for each clause; ``p_other`` is the whole
+        message's probability of "other", reported when the model abstains.
         """
         if not seg.words:
             # Nothing but punctuation or spaces: there is no question to answer.
             return OTHER, 1.0, (IntentScore(OTHER, 1.0),)
+        top, top_p = best[0], best_p[0]
         found: dict[int, float] = {}
-        for label, p in clauses:
+        for label, p in zip(best[1:], best_p[1:], strict=True):
             if label != self._other and p >= self.thresholds.clause:
                 found[label] = max(found.get(label, 0.0), p)
         confident = top_p >= self.thresholds.abstain
