@@ -20,7 +20,7 @@ COPY phrases ./phrases
 COPY service ./service
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && python3 -m venv /opt/venv && /opt/venv/bin/pip install -q . \
-    && /opt/venv/bin/python -c "from quickphrase.model import features; assert features.NATIVE_AVAILABLE" \
+    && /opt/venv/bin/python -c "from quickphrase.model import features, segment; assert features.NATIVE_AVAILABLE and segment.NATIVE_AVAILABLE" \
     && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 
 RUN mkdir /data && chown quickphrase /data

@@ -1,7 +1,8 @@
-"""The one compiled part of quickphrase, the native featuriser; all else is in pyproject.toml.
+"""The compiled parts of quickphrase; all else is in pyproject.toml.
 
-It is optional: without a C compiler the install still succeeds and the
-model falls back to its NumPy featuriser (same features, slower per message).
+Both are optional: without a C compiler the install still succeeds, the
+model falls back to its NumPy featuriser and jieba's own cut (same
+features and tokens, slower per message).
 """
 
 from setuptools import Extension, setup
@@ -9,5 +10,6 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("quickphrase.model._ngrams", ["model/_ngrams.pyx"], optional=True),
+        Extension("quickphrase.model._dag", ["model/_dag.pyx"], optional=True),
     ]
 )

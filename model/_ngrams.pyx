@@ -12,6 +12,7 @@ Keys are built exactly as ``features._ngram_keys`` builds them, from the same
 words are token indices combined in base ``len(tokens)``.
 """
 
+from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from libc.math cimport log, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, qsort, realloc
@@ -220,13 +221,14 @@ cdef class Kernel:
         cdef int64_t* out_ids = NULL
         cdef double* out_values = NULL
         cdef Py_ssize_t out_size = 0, out_cap = 256
-        cdef Py_ssize_t[:] lengths = np.zeros(n_rows, dtype=np.intp)
+        cdef Py_ssize_t* lengths = NULL
         cdef _Buffer found = _Buffer()
         cdef BlockKernel block
         cdef Slot* slot
         cdef double tf, norm
         cdef str row
         try:
+            lengths = <Py_ssize_t*>_grow(NULL, (n_rows + 1) * sizeof(Py_ssize_t))
             out_ids = <int64_t*>_grow(NULL, out_cap * sizeof(int64_t))
             out_values = <double*>_grow(NULL, out_cap * sizeof(double))
             for r in range(n_rows):
@@ -265,11 +267,12 @@ cdef class Kernel:
                 total = out_size
                 if lengths[r] > longest:
                     longest = lengths[r]
-            ids = np.full((n_rows, longest), self.width, dtype=np.int64)
-            weights = np.zeros((n_rows, longest), dtype=np.float32)
-            _fill(ids, weights, lengths, out_ids, out_values)
+            ids = np.empty((n_rows, longest), dtype=np.int64)
+            weights = np.empty((n_rows, longest), dtype=np.float32)
+            _fill(ids, weights, n_rows, longest, self.width, lengths, out_ids, out_values)
             return {"ids": ids, "weights": weights}
         finally:
+            free(lengths)
             free(units)
             free(out_ids)
             free(out_values)
@@ -283,11 +286,36 @@ cdef void* _grow(void* data, size_t size) except NULL:
     return grown
 
 
-cdef void _fill(int64_t[:, :] ids, float[:, :] weights, Py_ssize_t[:] lengths,
-                int64_t* out_ids, double* out_values) noexcept:
+cdef int _fill(
+    object ids, object weights, Py_ssize_t n_rows, Py_ssize_t longest, int64_t pad,
+    Py_ssize_t* lengths, int64_t* out_ids, double* out_values,
+) except -1:
+    """Write the rows into fresh C-contiguous ``ids`` and ``weights``, padded.
+
+    Through the raw buffers: acquiring typed memoryviews costs more than the
+    copy itself on a chat message.
+    """
+    cdef Py_buffer ids_view, weights_view
+    cdef int64_t* id_data
+    cdef float* weight_data
     cdef Py_ssize_t r, j, at = 0
-    for r in range(lengths.shape[0]):
-        for j in range(lengths[r]):
-            ids[r, j] = out_ids[at]
-            weights[r, j] = <float>out_values[at]
-            at += 1
+    PyObject_GetBuffer(ids, &ids_view, PyBUF_WRITABLE)
+    try:
+        PyObject_GetBuffer(weights, &weights_view, PyBUF_WRITABLE)
+        try:
+            id_data = <int64_t*>ids_view.buf
+            weight_data = <float*>weights_view.buf
+            for r in range(n_rows):
+                for j in range(longest):
+                    if j < lengths[r]:
+                        id_data[r * longest + j] = out_ids[at]
+                        weight_data[r * longest + j] = <float>out_values[at]
+                        at += 1
+                    else:
+                        id_data[r * longest + j] = pad
+                        weight_data[r * longest + j] = 0.0
+        finally:
+            PyBuffer_Release(&weights_view)
+    finally:
+        PyBuffer_Release(&ids_view)
+    return 0

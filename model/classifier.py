@@ -72,21 +72,26 @@ class Prediction:
         return out
 
 
-def _top_labels(probs: np.ndarray) -> tuple[list[list[int]], list[list[float]]]:
-    """The RANKED best label ids of each row and their probabilities, best first.
+def _top_labels(
+    probs: np.ndarray, other: int
+) -> tuple[list[list[int]], list[list[float]], list[float]]:
+    """The RANKED best label ids of each row, their probabilities (best first)
+    and each row's probability of ``other`` (0.0 without such a label).
 
     Per-message logic then works on Python numbers, much cheaper than numpy
     scalars; for a few rows plain Python also beats numpy's per-call overhead.
     """
     if len(probs) > SMALL_ROWS:
         order = np.argsort(-probs, axis=1, kind="stable")[:, :RANKED]
-        return order.tolist(), np.take_along_axis(probs, order, axis=1).tolist()
-    top, top_p = [], []
+        p_other = probs[:, other].tolist() if other >= 0 else [0.0] * len(probs)
+        return order.tolist(), np.take_along_axis(probs, order, axis=1).tolist(), p_other
+    top, top_p, p_other = [], [], []
     for row in probs.tolist():
         best = sorted(range(len(row)), key=row.__getitem__, reverse=True)[:RANKED]
         top.append(best)
         top_p.append([row[i] for i in best])
-    return top, top_p
+        p_other.append(row[other] if other >= 0 else 0.0)
+    return top, top_p, p_other
 
 
 class IntentClassifier:
@@ -103,9 +108,11 @@ class IntentClassifier:
         onnxruntime intra-op threads. One is fastest for chat-sized batches;
         use processes to spread a large batch over cores.
     native:
-        Featurise with the compiled kernel: ``None`` (default) when it was
-        built at install, ``False`` for the NumPy path (same features, slower
-        per message), ``True`` to fail if it was not built.
+        Use the compiled parts, the featuriser kernel and (unless a
+        ``segmenter`` is given) the word cutter: ``None`` (default) when they
+        were built at install, ``False`` for the NumPy featuriser and jieba's
+        own cut (same features and words, slower per message), ``True`` to
+        fail if they were not built.
     """
 
     def __init__(
@@ -129,7 +136,7 @@ class IntentClassifier:
             raise ModelLoadError(
                 f"model file {self.model_dir / FEATURES_FILE} is malformed: {exc!r}"
             ) from None
-        self._segmenter = segmenter or Segmenter()
+        self._segmenter = segmenter or Segmenter(native=native)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -151,6 +158,11 @@ class IntentClassifier:
     def native(self) -> bool:
         """Whether the compiled featuriser serves (else the NumPy path)."""
         return self._featurizer.native
+
+    @property
+    def native_cut(self) -> bool:
+        """Whether the compiled word cutter serves (else jieba's own cut)."""
+        return self._segmenter.native
 
     def predict(self, text: str) -> Prediction:
         """Classify one message."""
@@ -232,10 +244,9 @@ class IntentClassifier:
         segmented = [self._segment(t) for t in texts]
         feeds = self._featurizer.transform_messages([seg.clauses for seg in segmented])
         probs = self._session.run(["probabilities"], feeds)[0]
-        top, top_p = _top_labels(probs)
+        top, top_p, p_other = _top_labels(probs, self._other)
         best = [t[0] for t in top]
         best_p = [p[0] for p in top_p]
-        p_other = probs[:, self._other].tolist() if self._other >= 0 else [0.0] * len(best)
         labels = self.labels
         out = []
         row = 0
@@ -245,7 +256,7 @@ class IntentClassifier:
                 seg, best[row : row + n], best_p[row : row + n], p_other[row]
             )
             ranked = tuple(
-                IntentScore(labels[i], p) for i, p in zip(top[row], top_p[row], strict=True)
+                [IntentScore(labels[i], p) for i, p in zip(top[row], top_p[row], strict=True)]
             )
             truncated = len(text) > self.max_chars
             out.append(Prediction(text, label, score, intents, truncated, ranked, seg.words))

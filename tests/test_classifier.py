@@ -184,3 +184,15 @@ def test_model_directory_comes_from_the_environment(monkeypatch, tmp_path) -> No
     monkeypatch.setenv(MODEL_ENV, str(tmp_path))
     with pytest.raises(ModelLoadError, match=str(tmp_path)):
         IntentClassifier()
+
+
+def test_native_false_serves_the_pure_python_paths_with_the_same_answers(
+    classifier, corpus
+) -> None:
+    plain = IntentClassifier(native=False)
+    assert (plain.native, plain.native_cut) == (False, False)
+    texts = [ex.text for ex in corpus.dev[:200]]
+    for fast, slow in zip(classifier.predict_many(texts), plain.predict_many(texts), strict=True):
+        assert fast.words == slow.words
+        assert fast.intent == slow.intent
+        assert fast.confidence == pytest.approx(slow.confidence, abs=1e-6)

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from quickphrase.engine import Engine
-from quickphrase.model import features
+from quickphrase.model import features, segment
 from quickphrase.model.artifact import (
     BUNDLED_MODEL_DIR,
     FEATURES_FILE,
@@ -865,6 +865,7 @@ def test_readyz_counts_what_is_loaded(client: TestClient, engine: Engine) -> Non
     assert body["intents"] == len(engine.classifier.labels)
     assert body["rules"] > 0
     assert body["featurizer"] == ("native" if features.NATIVE_AVAILABLE else "numpy")
+    assert body["segmenter"] == ("native" if segment.NATIVE_AVAILABLE else "jieba")
 
 
 def test_metrics_count_requests_latency_intents_and_blocks(client: TestClient) -> None:

@@ -301,6 +301,7 @@ async def readyz(state: State) -> Ready | JSONResponse:
         phrases=len(engine.library.phrases),
         rules=len(engine.compliance.rules),
         featurizer="native" if engine.classifier.native else "numpy",
+        segmenter="native" if engine.classifier.native_cut else "jieba",
     )
 
 

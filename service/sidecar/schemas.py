@@ -235,6 +235,10 @@ class Ready(Contract):
         description="native: the compiled n-gram kernel; numpy: the slower fallback "
         "of an install without a C compiler."
     )
+    segmenter: Literal["native", "jieba"] = Field(
+        description="native: the compiled copy of jieba's dictionary cut; jieba: jieba's "
+        "own cut (same words, slower), on an install without a C compiler."
+    )
 
 
 class Problem(Contract):
