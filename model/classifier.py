@@ -208,7 +208,7 @@ class IntentClassifier:
     def _check(text: object) -> None:
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, not {type(text).__name__}")
-        if not text.strip():
+        if not text or text.isspace():
             raise ValueError("text is empty")
 
     def proba_from_words(self, words: Sequence[str]) -> np.ndarray:
