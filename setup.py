@@ -7,9 +7,12 @@ features and tokens, slower per message).
 
 from setuptools import Extension, setup
 
-setup(
-    ext_modules=[
-        Extension("quickphrase.model._ngrams", ["model/_ngrams.pyx"], optional=True),
-        Extension("quickphrase.model._dag", ["model/_dag.pyx"], optional=True),
-    ]
-)
+
+def native(name: str) -> Extension:
+    # include_dirs: both cimport their shared helpers from model/_native.pxd.
+    return Extension(
+        f"quickphrase.model.{name}", [f"model/{name}.pyx"], include_dirs=["model"], optional=True
+    )
+
+
+setup(ext_modules=[native("_ngrams"), native("_dag")])

@@ -27,7 +27,9 @@ scores tie the same way.
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.math cimport log
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport free
+
+from _native cimport fibonacci_hash, grow
 
 cdef enum:
     _CHAR_BITS = 21  # a code point fits; the key is parent << 21 | code point
@@ -38,11 +40,9 @@ cdef struct Slot:  # 16 bytes: four to a cache line
     int32_t child
 
 
-cdef void* _grow(void* ptr, size_t size) except NULL:
-    cdef void* out = realloc(ptr, size)
-    if out == NULL:
-        raise MemoryError()
-    return out
+cdef inline int64_t _edge(Py_ssize_t node, Py_UCS4 c) noexcept nogil:
+    # A trie edge as one key: the parent node, then the code point.
+    return (<int64_t>node << _CHAR_BITS) | <int64_t>c
 
 
 cdef inline bint _is_han(Py_UCS4 c) noexcept nogil:
@@ -105,21 +105,21 @@ cdef class DagCutter:
         while capacity < 2 * (len(freq) + 1):
             capacity *= 2
             bits += 1
-        self.slots = <Slot*>_grow(NULL, capacity * sizeof(Slot))
+        self.slots = <Slot*>grow(NULL, capacity * sizeof(Slot))
         for i in range(capacity):
             self.slots[i].key = -1
         self.mask = capacity - 1
         self.shift = 64 - bits
         self.filled = 0
         self.node_capacity = len(freq) + 1
-        self.weights = <double*>_grow(NULL, self.node_capacity * sizeof(double))
+        self.weights = <double*>grow(NULL, self.node_capacity * sizeof(double))
         self.weights[0] = -1.0
         self.nodes = 1
         for word, count in freq.items():
             self._add(word, count)
         self.route_capacity = 64
-        self.route_score = <double*>_grow(NULL, (self.route_capacity + 1) * sizeof(double))
-        self.route_end = <Py_ssize_t*>_grow(NULL, (self.route_capacity + 1) * sizeof(Py_ssize_t))
+        self.route_score = <double*>grow(NULL, (self.route_capacity + 1) * sizeof(double))
+        self.route_end = <Py_ssize_t*>grow(NULL, (self.route_capacity + 1) * sizeof(Py_ssize_t))
 
     def __dealloc__(self):
         free(self.slots)
@@ -138,36 +138,35 @@ cdef class DagCutter:
         if n < 0:
             raise ValueError(f"dictionary word {word!r} has a negative count {n}")
         for i in range(len(word)):
-            node = self._child(node, word[i], True)
+            node = self._child(node, word[i])
         if node and n > 0:
             self.weights[node] = log(<double>n)
         return 0
 
-    cdef inline Py_ssize_t _find(self, Py_ssize_t node, Py_UCS4 c) noexcept nogil:
-        cdef int64_t key = (<int64_t>node << _CHAR_BITS) | <int64_t>c
-        cdef uint64_t at = (<uint64_t>key * 0x9E3779B97F4A7C15ULL) >> self.shift
-        while True:
-            if self.slots[at].key == key:
-                return self.slots[at].child
-            if self.slots[at].key == -1:
-                return -1
+    cdef inline uint64_t _slot(self, int64_t key) noexcept nogil:
+        """The slot holding ``key``, or the empty slot where it would go."""
+        cdef uint64_t at = fibonacci_hash(key, self.shift)
+        while self.slots[at].key != key and self.slots[at].key != -1:
             at = (at + 1) & self.mask
+        return at
 
-    cdef Py_ssize_t _child(self, Py_ssize_t node, Py_UCS4 c, bint create) except -2:
-        cdef Py_ssize_t found = self._find(node, c)
-        cdef int64_t key
-        cdef uint64_t at
-        if found >= 0 or not create:
-            return found
+    cdef inline Py_ssize_t _find(self, Py_ssize_t node, Py_UCS4 c) noexcept nogil:
+        """The child of ``node`` along ``c``, or -1."""
+        cdef Slot* slot = &self.slots[self._slot(_edge(node, c))]
+        return slot.child if slot.key != -1 else -1
+
+    cdef Py_ssize_t _child(self, Py_ssize_t node, Py_UCS4 c) except -1:
+        """The child of ``node`` along ``c``, added if it is new."""
+        cdef int64_t key = _edge(node, c)
+        cdef uint64_t at = self._slot(key)
+        if self.slots[at].key == key:
+            return self.slots[at].child
         if 2 * (self.filled + 1) > <Py_ssize_t>(self.mask + 1):
             self._rehash()
+            at = self._slot(key)
         if self.nodes == self.node_capacity:
             self.node_capacity *= 2
-            self.weights = <double*>_grow(self.weights, self.node_capacity * sizeof(double))
-        key = (<int64_t>node << _CHAR_BITS) | <int64_t>c
-        at = (<uint64_t>key * 0x9E3779B97F4A7C15ULL) >> self.shift
-        while self.slots[at].key != -1:
-            at = (at + 1) & self.mask
+            self.weights = <double*>grow(self.weights, self.node_capacity * sizeof(double))
         self.slots[at].key = key
         self.slots[at].child = <int32_t>self.nodes
         self.weights[self.nodes] = -1.0
@@ -179,18 +178,14 @@ cdef class DagCutter:
         cdef Slot* old = self.slots
         cdef Py_ssize_t old_capacity = self.mask + 1, i
         cdef Py_ssize_t capacity = 2 * old_capacity
-        cdef uint64_t at
-        self.slots = <Slot*>_grow(NULL, capacity * sizeof(Slot))
+        self.slots = <Slot*>grow(NULL, capacity * sizeof(Slot))
         for i in range(capacity):
             self.slots[i].key = -1
         self.mask = capacity - 1
         self.shift -= 1
         for i in range(old_capacity):
             if old[i].key != -1:
-                at = (<uint64_t>old[i].key * 0x9E3779B97F4A7C15ULL) >> self.shift
-                while self.slots[at].key != -1:
-                    at = (at + 1) & self.mask
-                self.slots[at] = old[i]
+                self.slots[self._slot(old[i].key)] = old[i]
         free(old)
         return 0
 
@@ -225,8 +220,8 @@ cdef class DagCutter:
         cdef bint found
         if n > self.route_capacity:
             self.route_capacity = n
-            self.route_score = <double*>_grow(self.route_score, (n + 1) * sizeof(double))
-            self.route_end = <Py_ssize_t*>_grow(self.route_end, (n + 1) * sizeof(Py_ssize_t))
+            self.route_score = <double*>grow(self.route_score, (n + 1) * sizeof(double))
+            self.route_end = <Py_ssize_t*>grow(self.route_end, (n + 1) * sizeof(Py_ssize_t))
         self.route_score[n] = 0.0
         self.route_end[n] = 0
         for idx in range(n - 1, -1, -1):

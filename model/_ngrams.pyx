@@ -15,17 +15,15 @@ words are token indices combined in base ``len(tokens)``.
 from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from libc.math cimport log, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.stdlib cimport free, qsort, realloc
+from libc.stdlib cimport free, qsort
+
+from _native cimport fibonacci_hash as _hash
+from _native cimport grow as _grow
 
 import numpy as np
 
 cdef enum:
     _MAX_N = 8  # the most n-gram lengths a block may ask for
-
-
-cdef inline uint64_t _hash(int64_t key, int shift) noexcept nogil:
-    # Fibonacci hashing: the product's high bits depend on every bit of the key.
-    return (<uint64_t>key * 0x9E3779B97F4A7C15ULL) >> shift
 
 
 cdef int _compare(const void* a, const void* b) noexcept nogil:
@@ -276,14 +274,6 @@ cdef class Kernel:
             free(units)
             free(out_ids)
             free(out_values)
-
-
-cdef void* _grow(void* data, size_t size) except NULL:
-    """``realloc`` (``malloc`` when ``data`` is NULL) that raises instead of failing."""
-    cdef void* grown = realloc(data, size)
-    if grown == NULL:
-        raise MemoryError()
-    return grown
 
 
 cdef int _fill(
