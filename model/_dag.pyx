@@ -22,8 +22,14 @@ random text):
 
 The arithmetic is the same double-precision sequence as jieba's, so equal
 scores tie the same way.
+
+``split_clauses`` is the other half of segmentation, grouping those tokens
+into clauses; it is ``segment._split_clauses`` compiled (the per-token Python
+loop cost more than the cut itself) and is held to it the same way.
 """
 
+from cpython.dict cimport PyDict_GetItem
+from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.math cimport log
 from libc.stdint cimport int32_t, int64_t, uint64_t
@@ -263,3 +269,68 @@ cdef class DagCutter:
         if glued >= 0:
             tokens.append(text[start + glued : start + n])
         return 0
+
+
+# Token kinds: segment.py's _WORD, _BREAK and _OPENER (anything else is
+# dropped); the tests that hold this to segment._split_clauses catch a drift.
+cdef enum:
+    _WORD = 0
+    _BREAK = 1
+    _OPENER = 2
+
+
+def split_clauses(
+    frozenset markers, Py_ssize_t min_chars, list tokens, dict kinds, object remember
+) -> tuple:
+    """``segment._split_clauses(tokens, kinds, remember)``, compiled: the
+    space-joined words and the tuple of space-joined clauses. The first two
+    arguments come first so that ``functools.partial`` can bind them.
+
+    ``kinds`` maps a token to its kind; ``remember(token)`` classifies (and
+    may store) one it lacks. Clauses whose characters, not counting
+    ``markers``, number fewer than ``min_chars`` join the next clause (the
+    last one joins the one before).
+    """
+    cdef list clauses = [], current = [], merged, pending
+    cdef object token
+    cdef PyObject* found
+    cdef long kind
+    cdef Py_ssize_t chars, last
+    for token in tokens:
+        found = PyDict_GetItem(kinds, token)
+        kind = remember(token) if found == NULL else <long><object>found
+        if kind == _WORD:
+            current.append(token)
+        elif kind == _BREAK:
+            if current:
+                clauses.append(current)
+                current = []
+        elif kind == _OPENER:
+            if current:
+                clauses.append(current)
+            current = [token]
+    if current:
+        clauses.append(current)
+    if len(clauses) == 1:
+        words = " ".join(clauses[0])
+        return words, (words,)
+    merged = []
+    pending = []
+    for current in clauses:
+        chars = 0
+        for token in current:
+            if token not in markers:
+                chars += len(token)
+        if chars < min_chars:
+            pending.extend(current)
+            continue
+        merged.append(" ".join(pending + current) if pending else " ".join(current))
+        pending = []
+    if pending:
+        if merged:  # no negative indexing: the module turns wraparound off
+            last = len(merged) - 1
+            merged[last] = merged[last] + " " + " ".join(pending)
+        else:
+            merged.append(" ".join(pending))
+    parts = tuple(merged)
+    return " ".join(parts), parts

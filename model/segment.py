@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -12,9 +14,9 @@ import jieba
 from .normalize import EMOTICON, IMAGE, MEDIA, URL
 
 try:
-    from ._dag import DagCutter
+    from ._dag import DagCutter, split_clauses
 except ImportError:  # installed without a C compiler: jieba's own cut serves
-    DagCutter = None
+    DagCutter = split_clauses = None
 
 NATIVE_AVAILABLE = DagCutter is not None
 
@@ -105,6 +107,11 @@ class Segmenter:
             if self.native
             else self._jieba_cut
         )
+        self._split = (
+            partial(split_clauses, _MARKERS, _MIN_CLAUSE_CHARS)
+            if self.native
+            else _split_clauses
+        )
         self._kinds: dict[str, int] = {}
 
     def cut(self, text: str) -> list[str]:
@@ -125,30 +132,8 @@ class Segmenter:
 
     def segment(self, text: str) -> Segmented:
         """Cut ``text`` (already normalised) into words and clauses."""
-        clauses: list[list[str]] = []
-        current: list[str] = []
-        kind_of = self._kinds.get
-        for token in self._cut(text):
-            kind = kind_of(token)
-            if kind is None:
-                kind = self._remember_kind(token)
-            if kind == _WORD:
-                current.append(token)
-            elif kind == _BREAK:
-                if current:
-                    clauses.append(current)
-                    current = []
-            elif kind == _OPENER:
-                if current:
-                    clauses.append(current)
-                current = [token]
-        if current:
-            clauses.append(current)
-        if len(clauses) == 1:  # most messages: nothing to merge
-            words = " ".join(clauses[0])
-            return Segmented(words=words, clauses=(words,))
-        parts = tuple(" ".join(c) for c in _merge_short(clauses))
-        return Segmented(words=" ".join(parts), clauses=parts)
+        words, clauses = self._split(self._cut(text), self._kinds, self._remember_kind)
+        return Segmented(words, clauses)
 
     def _remember_kind(self, token: str) -> int:
         # Looking the kind up beats three tests per token; the cap bounds the
@@ -169,6 +154,41 @@ def _has_alnum(token: str) -> bool:
     # jieba emits punctuation one character at a time, so the first
     # character decides for all but rare mixed tokens.
     return token[0].isalnum() or any(ch.isalnum() for ch in token)
+
+
+def _split_clauses(
+    tokens: list[str], kinds: dict[str, int], remember: Callable[[str], int]
+) -> tuple[str, tuple[str, ...]]:
+    """The space-joined words of ``tokens`` and the tuple of their clauses.
+
+    ``kinds`` maps a token to what it does to clause splitting;
+    ``remember(token)`` classifies one it lacks. ``_dag.split_clauses`` is
+    this function compiled; tests hold the two to the same output.
+    """
+    clauses: list[list[str]] = []
+    current: list[str] = []
+    kind_of = kinds.get
+    for token in tokens:
+        kind = kind_of(token)
+        if kind is None:
+            kind = remember(token)
+        if kind == _WORD:
+            current.append(token)
+        elif kind == _BREAK:
+            if current:
+                clauses.append(current)
+                current = []
+        elif kind == _OPENER:
+            if current:
+                clauses.append(current)
+            current = [token]
+    if current:
+        clauses.append(current)
+    if len(clauses) == 1:  # most messages: nothing to merge
+        words = " ".join(clauses[0])
+        return words, (words,)
+    parts = tuple(" ".join(c) for c in _merge_short(clauses))
+    return " ".join(parts), parts
 
 
 def _merge_short(clauses: list[list[str]]) -> list[list[str]]:

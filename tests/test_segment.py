@@ -114,6 +114,27 @@ def test_the_native_cutter_matches_jieba_on_random_mixed_text(
 
 
 @native_only
+def test_native_clause_splitting_agrees_with_the_python_reference(
+    segmenter: Segmenter, jieba_segmenter: Segmenter, corpus
+) -> None:
+    # The jieba segmenter groups clauses in Python (segment._split_clauses),
+    # the default one with the compiled split_clauses.
+    for ex in (*corpus.train, *corpus.dev, *corpus.multi):
+        text = normalize(ex.text)
+        assert segmenter.segment(text) == jieba_segmenter.segment(text), text
+    # Random pieces: clause breaks, openers, markers (which do not count
+    # towards a clause's length), one-character fragments and dropped symbols.
+    rng = random.Random(1123)
+    pieces = [
+        "亲", "在吗", "包邮吗", "能便宜点吗", "x", "ok", "99", "emo", "img", "url", "media",
+        "另外", "顺便问下", " ", ",", "?", "。", "~", "、", "\n", "*", "@", "☆", "吗",
+    ]  # fmt: skip
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert segmenter.segment(text) == jieba_segmenter.segment(text), text
+
+
+@native_only
 def test_the_native_cutter_handles_a_run_longer_than_its_buffer(
     segmenter: Segmenter, jieba_segmenter: Segmenter
 ) -> None:
