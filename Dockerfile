@@ -1,6 +1,6 @@
 # quickphrase sidecar: model, phrase library and dictionaries are baked into the image.
 # Install steps are the README's: a virtual environment and `pip install .`,
-# with a C compiler for the native featuriser, removed again in the same layer.
+# with a C compiler for the compiled parts, removed again in the same layer.
 #   docker build -t quickphrase .
 #   docker run -p 8000:8000 -e QUICKPHRASE_API_KEY=change-me -v qp-data:/data quickphrase
 # Off loopback the sidecar refuses to start without an API key.
@@ -20,7 +20,7 @@ COPY phrases ./phrases
 COPY service ./service
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && python3 -m venv /opt/venv && /opt/venv/bin/pip install -q . \
-    && /opt/venv/bin/python -c "from quickphrase.model import features, segment; assert features.NATIVE_AVAILABLE and segment.NATIVE_AVAILABLE" \
+    && /opt/venv/bin/python -c "from quickphrase.model import features, segment; from quickphrase.service.batch import blocks; assert features.NATIVE_AVAILABLE and segment.NATIVE_AVAILABLE and blocks.count_csv_records" \
     && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 
 RUN mkdir /data && chown quickphrase /data

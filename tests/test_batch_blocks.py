@@ -8,7 +8,9 @@ file in one pass gives, however small the blocks and however broken the file.
 from __future__ import annotations
 
 import codecs
+import csv
 import dataclasses
+import io
 import os
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from quickphrase.service.batch import blocks as blocks_module
 from quickphrase.service.batch.blocks import Block
 from quickphrase.service.batch.readers import Source
 from quickphrase.service.batch.rows import InputError, Reject, Row
@@ -71,6 +74,77 @@ def test_csv_blocks_read_exactly_as_the_whole_file(
     path = tmp_path / "log.csv"
     path.write_bytes(("text,role\n" + "".join(pieces) + tail).encode(encoding))
     assert in_blocks(path, size) == whole(path)
+
+
+def test_csv_blocks_read_alike_when_csv_itself_counts(tmp_path: Path, monkeypatch) -> None:
+    # Installed without a C compiler, the splitter counts records with csv.
+    monkeypatch.setattr(blocks_module, "count_csv_records", None)
+    path = tmp_path / "log.csv"
+    path.write_text("text,role\n" + "".join(CSV_PIECES) * 3, encoding="utf-8")
+    assert in_blocks(path, 40) == whole(path)
+
+
+# -- the compiled record counter: csv's count without building fields -------
+
+native_counter = pytest.mark.skipif(
+    blocks_module.count_csv_records is None, reason="the native record counter was not built"
+)
+
+
+def csv_count(text: str, delimiter: str) -> int:
+    """What the counter must answer: csv's count, or -1 where csv raises."""
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        return sum(map(bool, rows))
+    except csv.Error:
+        return -1
+
+
+@native_counter
+@settings(max_examples=3000, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(
+            ["在吗", "a", ",", "\t", '"', '""', "\n", "\r", "\r\n", " ", '"q,\nz"', "x\ty"]
+        ),
+        max_size=16,
+    ).map("".join),
+    delimiter=st.sampled_from([",", "\t"]),
+)
+def test_the_native_counter_counts_records_as_csv_does(text: str, delimiter: str) -> None:
+    # Quoted line breaks, doubled quotes, blank lines, lone CRs, a character
+    # after a closing quote and text ending inside quotes (the last two make
+    # csv raise, and the counter answer -1 so that csv counts instead).
+    limit = csv.field_size_limit()
+    assert blocks_module.count_csv_records(text, delimiter, limit) == csv_count(text, delimiter)
+
+
+@native_counter
+def test_the_native_counter_counts_a_generated_chat_log(tmp_path: Path) -> None:
+    from quickphrase.training.chatlog import ChatLog
+
+    path = ChatLog.from_dev_sets().write_csv(tmp_path / "log.csv", 3000)
+    text = path.read_text(encoding="utf-8")
+    assert blocks_module.count_csv_records(text, ",", csv.field_size_limit()) == 3001
+    assert csv_count(text, ",") == 3001
+
+
+@native_counter
+@pytest.mark.parametrize(
+    ("text", "limit"), [("abcdef\n", 5), ('"abcdef"\n', 5), ("a\x00b\n", 100)]
+)
+def test_the_native_counter_leaves_oversized_fields_and_nuls_to_csv(
+    text: str, limit: int
+) -> None:
+    assert blocks_module.count_csv_records(text, ",", limit) == -1
+
+
+@pytest.mark.skipif(
+    os.environ.get("QUICKPHRASE_REQUIRE_NATIVE") != "1",
+    reason="set QUICKPHRASE_REQUIRE_NATIVE=1 where the install must compile the counter (CI)",
+)
+def test_the_install_compiled_the_native_record_counter() -> None:
+    assert blocks_module.count_csv_records is not None
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)

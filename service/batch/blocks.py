@@ -3,8 +3,9 @@
 Why: with several workers, the process that reads the log used to parse every
 line and send each worker its rows, and that one process capped the whole
 run. Now it only cuts the file's bytes at record boundaries and counts the
-records in each block (in C: ``csv``, ``bytes.split``), so each block's first
-row number is known before any worker parses it; the workers decode and parse.
+records in each block (in C: ``bytes.split``, and for CSV the compiled
+counter ``_records.pyx``, else ``csv``), so each block's first row number is
+known before any worker parses it; the workers decode and parse.
 
 A CSV block may end only where the CSV parser agrees a record ends: the cut
 is first guessed from quote parity, then checked by parsing the block; a
@@ -28,6 +29,11 @@ from .parsing import (
     text_records,
 )
 from .rows import Reject, Row
+
+try:
+    from ._records import count_csv_records
+except ImportError:  # installed without a C compiler: csv counts
+    count_csv_records = None
 
 BLOCK_BYTES = 1 << 17  # about 2,000 chat lines
 
@@ -109,6 +115,10 @@ def count(
     lines = text.count("\n") + text.count("\r") - text.count("\r\n")
     if layout.format == "text":
         return sum(map(bool, map(str.strip, io.StringIO(text, newline=None)))), lines
+    if count_csv_records is not None:
+        records = count_csv_records(text, layout.delimiter, csv.field_size_limit())
+        if records >= 0:  # else csv would raise: it counts below, rejects and all
+            return records, lines
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.delimiter, strict=True)
     try:
         return sum(map(bool, reader)), lines
