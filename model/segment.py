@@ -74,7 +74,9 @@ class Segmenter:
         (``quickphrase.model._dag``: the same tokens, about twenty times
         faster): ``None`` (default) when it was built at install and ``hmm``
         is off, ``False`` for jieba's own cut, ``True`` to fail if it was not
-        built. It has no HMM, so ``hmm=True`` always uses jieba.
+        built. It has no HMM, so ``hmm=True`` always uses jieba. The same
+        switch picks the compiled clause splitter over the Python one (same
+        clauses).
     """
 
     def __init__(
