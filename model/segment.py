@@ -104,16 +104,12 @@ class Segmenter:
         self.native = (NATIVE_AVAILABLE and not hmm) if native is None else native
         # The cutter copies the dictionary as it is now: words added to the
         # tokenizer later would not reach it, so the tokenizer stays private.
-        self._cut = (
-            DagCutter(self._tokenizer.FREQ, self._tokenizer.total).cut
-            if self.native
-            else self._jieba_cut
-        )
-        self._split = (
-            partial(split_clauses, _MARKERS, _MIN_CLAUSE_CHARS)
-            if self.native
-            else _split_clauses
-        )
+        if self.native:
+            self._cut = DagCutter(self._tokenizer.FREQ, self._tokenizer.total).cut
+            self._split = partial(split_clauses, _MARKERS, _MIN_CLAUSE_CHARS)
+        else:
+            self._cut = self._jieba_cut
+            self._split = _split_clauses
         self._kinds: dict[str, int] = {}
 
     def cut(self, text: str) -> list[str]:
@@ -165,7 +161,9 @@ def _split_clauses(
 
     ``kinds`` maps a token to what it does to clause splitting;
     ``remember(token)`` classifies one it lacks. ``_dag.split_clauses`` is
-    this function compiled; tests hold the two to the same output.
+    this function compiled, merging included (calling back into
+    ``_merge_short`` lost the in-place gain); tests hold the two to the same
+    output.
     """
     clauses: list[list[str]] = []
     current: list[str] = []

@@ -131,7 +131,8 @@ def test_the_native_counter_counts_a_generated_chat_log(tmp_path: Path) -> None:
 
 @native_counter
 @pytest.mark.parametrize(
-    ("text", "limit"), [("abcdef\n", 5), ('"abcdef"\n', 5), ("a\x00b\n", 100)]
+    ("text", "limit"),
+    [("abcdef\n", 5), ('"abcdef"\n', 5), ("a\n", 0), ('""""\n', 0), ("a\x00b\n", 100)],
 )
 def test_the_native_counter_leaves_oversized_fields_and_nuls_to_csv(
     text: str, limit: int

@@ -85,8 +85,6 @@ def count_csv_records(str text, str delimiter, Py_ssize_t field_limit) -> int:
                     field_len = 0
                     state = START_FIELD
                 else:
-                    if field_len >= field_limit:
-                        return -1
                     field_len += 1
             elif state == IN_QUOTED_FIELD:
                 if c == _EOL:
@@ -94,13 +92,9 @@ def count_csv_records(str text, str delimiter, Py_ssize_t field_limit) -> int:
                 elif c == _QUOTE:
                     state = QUOTE_IN_QUOTED_FIELD
                 else:
-                    if field_len >= field_limit:
-                        return -1
                     field_len += 1
             elif state == QUOTE_IN_QUOTED_FIELD:
                 if c == _QUOTE:
-                    if field_len >= field_limit:
-                        return -1
                     field_len += 1
                     state = IN_QUOTED_FIELD
                 elif c == delim:
@@ -118,6 +112,8 @@ def count_csv_records(str text, str delimiter, Py_ssize_t field_limit) -> int:
                     state = START_RECORD
                 elif c != _LF and c != _CR:
                     return -1  # "new-line character seen in unquoted field"
+            if field_len > field_limit:
+                return -1  # "field larger than field limit"
             if c == _EOL or not line_ends:
                 break
             c = _EOL
