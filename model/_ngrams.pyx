@@ -15,7 +15,7 @@ words are token indices combined in base ``len(tokens)``.
 from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from libc.math cimport log, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.stdlib cimport free, qsort
+from libc.stdlib cimport free
 
 from _native cimport fibonacci_hash as _hash
 from _native cimport grow as _grow
@@ -24,12 +24,6 @@ import numpy as np
 
 cdef enum:
     _MAX_N = 8  # the most n-gram lengths a block may ask for
-
-
-cdef int _compare(const void* a, const void* b) noexcept nogil:
-    cdef int64_t x = (<const int64_t*>a)[0]
-    cdef int64_t y = (<const int64_t*>b)[0]
-    return (x > y) - (x < y)
 
 
 cdef class _Buffer:
@@ -80,6 +74,7 @@ cdef class BlockKernel:
     cdef readonly int lo, hi, shift
     cdef readonly int64_t base
     cdef Slot* slots
+    cdef int32_t* counts  # per slot, zero between rows: how often a row holds it
     cdef Py_ssize_t[_MAX_N] offsets
     cdef uint64_t[_MAX_N] masks
     cdef int[_MAX_N] shifts
@@ -87,6 +82,7 @@ cdef class BlockKernel:
 
     def __cinit__(self):
         self.slots = NULL
+        self.counts = NULL
 
     def __init__(self, *, words, strip_spaces, sublinear, lo, hi, shift, base,
                  keys, columns, starts, idf, tokens=None):
@@ -123,8 +119,10 @@ cdef class BlockKernel:
             self.shifts[n] = 64 - bits
             total += capacity
         self.slots = <Slot*>_grow(NULL, total * sizeof(Slot))
+        self.counts = <int32_t*>_grow(NULL, total * sizeof(int32_t))
         for i in range(total):
             self.slots[i].column = -1
+            self.counts[i] = 0
         for n in range(hi - lo + 1):
             for i in range(start_view[n], start_view[n + 1]):
                 at = _hash(key_view[i], self.shifts[n])
@@ -137,6 +135,7 @@ cdef class BlockKernel:
 
     def __dealloc__(self):
         free(self.slots)
+        free(self.counts)
 
     cdef inline Py_ssize_t find(self, int n, int64_t key) noexcept nogil:
         """Slot index of ``key`` in the table of length ``n``, or -1."""
@@ -213,7 +212,7 @@ cdef class Kernel:
     def transform(self, rows):
         """Graph inputs (padded ``ids`` and ``weights``) for space-joined word strings."""
         cdef Py_ssize_t n_rows = len(rows)
-        cdef Py_ssize_t r, i, j, start, longest = 1, total = 0, run
+        cdef Py_ssize_t r, i, j, start, longest = 1, total = 0, run, unique
         cdef Py_ssize_t cap = 0
         cdef int64_t* units = NULL
         cdef int64_t* out_ids = NULL
@@ -238,26 +237,34 @@ cdef class Kernel:
                     block.collect(row, units, found)
                     if found.size == 0:
                         continue
-                    # Sorting slot indices brings repeats of an n-gram together.
-                    qsort(found.data, found.size, sizeof(int64_t), _compare)
                     if out_size + found.size > out_cap:
                         out_cap = 2 * (out_size + found.size)
                         out_ids = <int64_t*>_grow(out_ids, out_cap * sizeof(int64_t))
                         out_values = <double*>_grow(out_values, out_cap * sizeof(double))
+                    # Count each n-gram's repeats in the block's per-slot counters,
+                    # keeping first occurrences in place: linear, where sorting
+                    # the slots was n log n. Nothing below can raise, so the
+                    # counters are always back at zero for the next row.
+                    unique = 0
+                    for i in range(found.size):
+                        block.counts[found.data[i]] += 1
+                        if block.counts[found.data[i]] == 1:
+                            found.data[unique] = found.data[i]
+                            unique += 1
                     start = out_size
                     norm = 0.0
-                    i = 0
-                    while i < found.size:
-                        run = 1
-                        while i + run < found.size and found.data[i + run] == found.data[i]:
-                            run += 1
+                    for i in range(unique):
+                        run = block.counts[found.data[i]]
+                        block.counts[found.data[i]] = 0
                         slot = &block.slots[found.data[i]]
-                        tf = (1.0 + log(<double>run)) if block.sublinear else <double>run
+                        if run == 1:  # the usual case; log(1) is 0
+                            tf = 1.0
+                        else:
+                            tf = (1.0 + log(<double>run)) if block.sublinear else <double>run
                         out_ids[out_size] = slot.column
                         out_values[out_size] = tf * slot.idf
                         norm += out_values[out_size] * out_values[out_size]
                         out_size += 1
-                        i += run
                     norm = sqrt(norm)
                     for j in range(start, out_size):
                         out_values[j] /= norm

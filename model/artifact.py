@@ -1,10 +1,14 @@
 """Where a trained model lives on disk and how it is read back.
 
-A model directory holds three files written by ``quickphrase train``:
+An intent model directory holds three files written by ``quickphrase train``:
 
 - ``intent.onnx``: the linear model and its probability calibration;
 - ``features.json``: the n-gram analyzers, their vocabularies and idf weights;
 - ``metadata.json``: labels, thresholds, version, corpus hash, dev metrics.
+
+The reply-risk model (``quickphrase train-risk``) has the same layout with
+``risk.onnx`` and per-category thresholds; the bundled one is in
+``artifacts/risk/``.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 ONNX_FILE = "intent.onnx"
+RISK_ONNX_FILE = "risk.onnx"
 FEATURES_FILE = "features.json"
 METADATA_FILE = "metadata.json"
 MODEL_ENV = "QUICKPHRASE_MODEL"
+RISK_MODEL_ENV = "QUICKPHRASE_RISK_MODEL"
 
 BUNDLED_MODEL_DIR = Path(str(resources.files(__package__) / "artifacts"))
+BUNDLED_RISK_DIR = BUNDLED_MODEL_DIR / "risk"
 
 
 class ModelLoadError(RuntimeError):
@@ -61,6 +68,26 @@ def resolve_model_dir(model_dir: str | Path | None = None) -> Path:
 
 
 def read_model_files(model_dir: Path) -> ModelFiles:
+    """An intent model's files, checked for labels and thresholds."""
+    files = read_artifact(model_dir, ONNX_FILE)
+    meta = files.metadata
+    problem = None
+    if not isinstance(meta, dict):
+        problem = "is not a JSON object"
+    elif not isinstance(meta.get("labels"), list) or len(meta["labels"]) < 2:
+        problem = "needs a list of at least two 'labels'"
+    elif not isinstance(meta.get("thresholds"), dict) or not all(
+        isinstance(meta["thresholds"].get(k), int | float) for k in ("abstain", "clause")
+    ):
+        problem = "needs numeric 'thresholds' for 'abstain' and 'clause'"
+    if problem:
+        raise ModelLoadError(f"model file {model_dir / METADATA_FILE} {problem}")
+    return files
+
+
+def read_artifact(model_dir: Path, onnx_file: str) -> ModelFiles:
+    """The graph, features and metadata of a model directory, unchecked."""
+
     def read(name: str) -> bytes:
         path = model_dir / name
         try:
@@ -76,21 +103,8 @@ def read_model_files(model_dir: Path) -> ModelFiles:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ModelLoadError(f"model file {model_dir / name} is corrupt: {exc}") from None
 
-    files = ModelFiles(
-        onnx_bytes=read(ONNX_FILE),
+    return ModelFiles(
+        onnx_bytes=read(onnx_file),
         features=read_json(FEATURES_FILE),
         metadata=read_json(METADATA_FILE),
     )
-    meta = files.metadata
-    problem = None
-    if not isinstance(meta, dict):
-        problem = "is not a JSON object"
-    elif not isinstance(meta.get("labels"), list) or len(meta["labels"]) < 2:
-        problem = "needs a list of at least two 'labels'"
-    elif not isinstance(meta.get("thresholds"), dict) or not all(
-        isinstance(meta["thresholds"].get(k), int | float) for k in ("abstain", "clause")
-    ):
-        problem = "needs numeric 'thresholds' for 'abstain' and 'clause'"
-    if problem:
-        raise ModelLoadError(f"model file {model_dir / METADATA_FILE} {problem}")
-    return files

@@ -59,6 +59,22 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+def _nfkc(text: str) -> str:
+    # Most replies are already NFKC; the check is much cheaper than normalising.
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
+def canonical_chars(text: str) -> str:
+    """Full-width to half-width, traditional to simplified and lowercase, each
+    only when it keeps every character in place, so that offsets found in the
+    result point into the original text (the compliance filter's spans)."""
+    for convert in (_nfkc, to_simplified, str.lower):
+        converted = convert(text)
+        if len(converted) == len(text):
+            text = converted
+    return text
+
+
 def _emoji_marker(chars: str, _data: dict) -> str:
     return f" {ACK} " if chars in _ACK_EMOJI else f" {EMOTICON} "
 

@@ -1,11 +1,20 @@
 """The compliance filter: platform rules a reply can break, checked before it is sent.
 
-Rules are data (``phrases/rules/*.yaml``, one file per category); this module
-only runs them. A rule is a regular expression plus the context that makes a
-match harmless: a negation just before it (不能保证明天到, 不支持微信), a hedge
-in the same clause (一般..., 以物流为准), or a validator that rejects look-alikes
-(an 18-digit order number is not an ID card). Personal data found is masked in
-``redacted``.
+Two checks run on every reply and their findings are merged:
+
+- Rules are data (``phrases/rules/*.yaml``, one file per category); this
+  module only runs them. A rule is a regular expression plus the context that
+  makes a match harmless: a negation just before it (不能保证明天到, 不支持微信),
+  a hedge in the same clause (一般..., 以物流为准), or a validator that rejects
+  look-alikes (an 18-digit order number is not an ID card). Rules say exactly
+  where a violation is, and personal data they find is masked in ``redacted``.
+- The risk model (``quickphrase.model.risk``), trained on labelled replies,
+  catches wordings no rule was written for. Its violations (rule id
+  ``model.<category>``) point at the clause that scored highest; it only adds
+  categories the rules did not already find. Where it is confident a reply
+  is safe (below the category's ``rule_floor``), it overrules the match of a
+  bundled rule that masks nothing: 微信 in 手表支持微信消息提醒 is a feature.
+  A shop's own rules and the personal-data rules are never overruled.
 
 The same filter checks suggestions, agents' drafts, the library (lint) and
 agent lines in batch scoring.
@@ -14,13 +23,13 @@ agent lines in batch scoring.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..model.normalize import to_simplified
+from ..model.normalize import canonical_chars
+from ..model.risk import RiskModel
 from .library import SHOP_TYPES
 from .prefilter import Prefilter
 from .yamlio import LINES, YamlError, line_of, load_yaml
@@ -42,6 +51,7 @@ MAX_CHECK_CHARS = 2000
 # How many characters may stand between a negation and the match it cancels
 # (不能保证明天到: none; 请勿添加陌生人微信: four).
 DEFAULT_NEGATION_GAP = 4
+MODEL_RULE_PREFIX = "model."
 _CLAUSE_END = re.compile(r"[。!?;\n,]")
 _SENTENCE_END = re.compile(r"[。!?;\n]")
 
@@ -163,11 +173,14 @@ class Rule:
     shop_types: frozenset[str]
     negation: re.Pattern[str] | None = None
     negation_reach: int = 0
+    # Refusals that follow the match in its clause (微信上不接单, 转账不行).
+    negation_after: re.Pattern[str] | None = None
     hedge: re.Pattern[str] | None = None
     hedge_scope: re.Pattern[str] = _CLAUSE_END
     validator: Callable[[str], bool] | None = None
     mask: Callable[[str], str] | None = None
     extend_left: int = 0
+    bundled: bool = False  # shipped with quickphrase (the risk model may overrule it)
 
     def find(self, text: str) -> Iterable[tuple[int, int]]:
         for match in self.pattern.finditer(text):
@@ -188,6 +201,8 @@ class Rule:
                 text, *_around(text, start, end, self.hedge_scope)
             ):
                 continue
+            if self.negation_after is not None and self.negation_after.match(text, end):
+                continue
             yield start, end
 
 
@@ -198,21 +213,6 @@ def _around(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple
     return (before[-1] if before else 0), (after.start() if after else len(text))
 
 
-def _nfkc(text: str) -> str:
-    # Most replies are already NFKC; the check is much cheaper than normalising.
-    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
-
-
-def _canonical(text: str) -> str:
-    """Full-width to half-width and traditional to simplified, when that keeps
-    every character in place, so violations can point at the original text."""
-    for convert in (_nfkc, to_simplified, str.lower):
-        converted = convert(text)
-        if len(converted) == len(text):
-            text = converted
-    return text
-
-
 def _words(values: Any, where: str) -> re.Pattern[str] | None:
     """A regex that finds any of the listed words (``None`` for no words)."""
     if values is None:
@@ -220,6 +220,14 @@ def _words(values: Any, where: str) -> re.Pattern[str] | None:
     if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
         raise RuleError(f"{where}: expected a list of words")
     return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+
+
+def _negation_after(values: Any, gap: int, where: str) -> re.Pattern[str] | None:
+    """Refusal words starting at most ``gap`` characters after the match, in its clause."""
+    words = _words(values, where)
+    if words is None:
+        return None
+    return re.compile(f"[^,。!?;\\n]{{0,{gap}}}(?:{words.pattern})")
 
 
 def _negation_before(values: Any, gap: int, where: str) -> re.Pattern[str] | None:
@@ -248,23 +256,67 @@ class ComplianceFilter:
         The rules to run; usually ``ComplianceFilter.load()``.
     """
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        risk_model: RiskModel | None = None,
+        *,
+        disabled: Iterable[str] = (),
+    ) -> None:
         self.rules = tuple(rules)
+        self.risk_model = risk_model
         self._by_shop: dict[str, tuple[tuple[Rule, ...], Prefilter]] = {}
         for shop in SHOP_TYPES:
             rules_here = tuple(r for r in self.rules if shop in r.shop_types)
             self._by_shop[shop] = (rules_here, Prefilter([r.pattern for r in rules_here]))
         self._masks = {r.id: r.mask for r in self.rules if r.mask is not None}
+        self._overrulable = {r.id: r.bundled and r.mask is None for r in self.rules}
+        # The model flags a category where that category's rules apply (a C店
+        # may decline invoices), with the message its rules give.
+        off = set(disabled)
+        self._messages: dict[str, str] = {}
+        self._model_shops: dict[str, set[str]] = {shop: set() for shop in SHOP_TYPES}
+        for category in risk_model.categories if risk_model else ():
+            if category in off or f"{MODEL_RULE_PREFIX}{category}" in off:
+                continue
+            rules_here = [r for r in self.rules if r.category == category]
+            if not rules_here:
+                continue
+            self._messages[category] = rules_here[0].message
+            for shop in set().union(*(r.shop_types for r in rules_here)):
+                self._model_shops[shop].add(category)
+
+    @property
+    def model_rule_ids(self) -> tuple[str, ...]:
+        """Rule ids of the categories the risk model checks."""
+        return tuple(f"{MODEL_RULE_PREFIX}{c}" for c in self._messages)
+
+    def overrulable(self, rule_id: str) -> bool:
+        """Whether the risk model may overrule this rule's matches (a bundled
+        rule that masks nothing)."""
+        return self._overrulable.get(rule_id, False)
+
+    def categories_for(self, shop_type: str) -> frozenset[str]:
+        """The categories checked in a ``shop_type`` shop (a C店 may decline invoices)."""
+        rules, _ = self._by_shop[shop_type]
+        return frozenset(r.category for r in rules) | self._model_shops[shop_type]
 
     @classmethod
     def load(
-        cls, extra: Iterable[str | Path] = (), *, disable: Iterable[str] = ()
+        cls,
+        extra: Iterable[str | Path] = (),
+        *,
+        disable: Iterable[str] = (),
+        risk_model: RiskModel | bool = True,
     ) -> ComplianceFilter:
-        """The bundled rules plus a shop's own.
+        """The bundled rules plus a shop's own, and the risk model.
 
         ``extra``: rule files or directories of them, read after the bundled
         ones; they may add rules and switch rules off (``disable:``).
-        ``disable``: rule ids or whole categories to switch off.
+        ``disable``: rule ids (``model.<category>`` for the risk model's
+        check of one category) or whole categories to switch off.
+        ``risk_model``: ``True`` for the bundled model, ``False`` for rules
+        only, or a loaded ``RiskModel``.
         """
         sources = [BUNDLED_RULES]
         sources += [Path(p) for p in extra]
@@ -276,17 +328,21 @@ class ComplianceFilter:
                 raise RuleError(f"{source}: no rule files (*.yaml)")
             for path in files:
                 found = read_rules(path)
-                rules += found.rules
+                bundled = source == BUNDLED_RULES
+                rules += [replace(r, bundled=bundled) for r in found.rules]
                 off |= found.disabled
         ids = [r.id for r in rules]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise RuleError(f"duplicate rule ids: {', '.join(dupes)}")
-        known = set(ids) | set(CATEGORIES)
+        known = set(ids) | set(CATEGORIES) | {f"{MODEL_RULE_PREFIX}{c}" for c in CATEGORIES}
         unknown = sorted(off - known)
         if unknown:
             raise RuleError(f"cannot disable unknown rules or categories: {', '.join(unknown)}")
-        return cls([r for r in rules if r.id not in off and r.category not in off])
+        model = RiskModel() if risk_model is True else risk_model or None
+        return cls(
+            [r for r in rules if r.id not in off and r.category not in off], model, disabled=off
+        )
 
     def check(self, text: str, shop_type: str = "taobao") -> CheckResult:
         """Violations in ``text`` sent from a ``shop_type`` shop, and its redacted form."""
@@ -300,12 +356,15 @@ class ComplianceFilter:
         if shop is None:
             raise ValueError(f"unknown shop type {shop_type!r}; use {' or '.join(SHOP_TYPES)}")
         rules, prefilter = shop
-        canonical = _canonical(text)
+        canonical = canonical_chars(text)
         found = [
             Violation(rule.id, rule.category, rule.severity, start, end, rule.message)
             for rule in map(rules.__getitem__, prefilter.candidates(canonical))
             for start, end in rule.find(canonical)
         ]
+        model_categories = self._model_shops[shop_type]
+        if model_categories and self.risk_model is not None:
+            found = self._with_model(found, canonical, model_categories, self.risk_model)
         if not found:
             return CheckResult(text, "pass", (), text)
         found.sort(key=lambda v: (v.start, v.end))
@@ -313,6 +372,39 @@ class ComplianceFilter:
         verdict = "block" if "block" in severities else "warn"
         redacted, masked = self._redact(text, found)
         return CheckResult(text, verdict, tuple(masked), redacted)
+
+    def _with_model(
+        self, found: list[Violation], canonical: str, categories: set[str], model: RiskModel
+    ) -> list[Violation]:
+        """Rule matches the model does not overrule, plus the categories it flags."""
+        assessed = model.assess(
+            canonical, read_clauses=any(v.severity == "block" for v in found)
+        )
+        floors = model.rule_floors
+        kept = [
+            v
+            for v in found
+            if v.category not in categories
+            or not self._overrulable[v.rule]
+            or assessed[v.category].probability >= floors.get(v.category, 0.0)
+        ]
+        have = {v.category for v in kept}
+        thresholds = model.thresholds
+        kept += [
+            Violation(
+                f"{MODEL_RULE_PREFIX}{hit.category}",
+                hit.category,
+                "block",
+                hit.start,
+                hit.end,
+                self._messages[hit.category],
+            )
+            for hit in assessed.values()
+            if hit.probability >= thresholds[hit.category]
+            and hit.category in categories
+            and hit.category not in have
+        ]
+        return kept
 
     def _redact(self, text: str, found: list[Violation]) -> tuple[str, list[Violation]]:
         """The text with personal data masked, and the violations marked masked or not."""
@@ -364,7 +456,7 @@ def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
     unknown = set(entry) - {
         LINES, "id", "pattern", "message", "severity", "shop_types", "negations", "hedges",
         "validator", "mask", "description", "category", "negation_gap", "hedge_scope",
-        "extend_left",
+        "extend_left", "negations_after",
     }
     if unknown:
         raise RuleError(f"{where}: unknown fields {', '.join(sorted(unknown))}")
@@ -413,6 +505,7 @@ def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
         shop_types=frozenset(shop_types),
         negation=_negation_before(setting("negations"), gap, where),
         negation_reach=gap + max((len(w) for w in setting("negations") or ()), default=0),
+        negation_after=_negation_after(setting("negations_after"), gap, where),
         hedge=_words(setting("hedges"), where),
         hedge_scope=_CLAUSE_END if scope == "clause" else _SENTENCE_END,
         validator=VALIDATORS.get(validator) if validator else None,

@@ -13,6 +13,9 @@ from .compliance import CATEGORIES, ComplianceFilter
 
 @dataclass(frozen=True)
 class LabelledReply:
+    """A reply and what it does (``categories``), whatever the shop type;
+    ``expected`` is the verdict its author expected for ``shop_type``."""
+
     text: str
     shop_type: str
     expected: str  # block | warn | pass
@@ -73,26 +76,31 @@ def score_compliance(
 ) -> ComplianceReport:
     report = ComplianceReport()
     for row in rows:
+        unknown = set(row.categories) - set(CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown category {sorted(unknown)[0]!r} in the labelled set")
         result = compliance.check(row.text, row.shop_type)
         found = {v.category for v in result.violations}
-        for category in row.categories:
-            if category not in CATEGORIES:
-                raise ValueError(f"unknown category {category!r} in the labelled set")
+        # What the reply does only counts where the platform forbids it: a
+        # Taobao C店 declining an invoice is a safe reply there.
+        applies = compliance.categories_for(row.shop_type)
+        expected = [c for c in row.categories if c in applies]
+        for category in expected:
             report.risky[category] = report.risky.get(category, 0) + 1
             if category in found:
                 report.caught[category] = report.caught.get(category, 0) + 1
-        if not row.categories:
+        if not expected:
             report.safe += 1
             report.safe_blocked += result.verdict == "block"
             report.safe_warned += result.verdict == "warn"
-        missed = set(row.categories) - found
+        missed = set(expected) - found
         wrong = row.expected == "pass" and result.verdict != "pass"
         if missed or wrong:
             report.misses.append(
                 {
                     "text": row.text,
                     "shop_type": row.shop_type,
-                    "expected": sorted(row.categories),
+                    "expected": sorted(expected),
                     "found": sorted(found),
                 }
             )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .model.classifier import IntentClassifier, Prediction
+from .model.risk import RiskModel
 from .phrases.compliance import CheckResult, ComplianceFilter
 from .phrases.feedback import AcceptanceModel
 from .phrases.library import Issue, LibraryError, PhraseLibrary, load_library
@@ -55,6 +56,9 @@ class Engine:
         A shop's own rule files or directories, read after the bundled rules.
     disable_rules:
         Rule ids or categories to switch off.
+    risk_model_dir:
+        The compliance filter's risk model (default: ``$QUICKPHRASE_RISK_MODEL``
+        or the bundled model).
     acceptance:
         Learned acceptance rates for the ranker (the sidecar's feedback store).
     """
@@ -67,10 +71,14 @@ class Engine:
         rules: Iterable[str | Path] = (),
         disable_rules: Iterable[str] = (),
         acceptance: AcceptanceModel | None = None,
+        risk_model_dir: str | Path | None = None,
     ) -> None:
         self.classifier = IntentClassifier(model_dir)
         self._sources = (phrases_dir, tuple(rules), tuple(disable_rules))
-        self.compliance = ComplianceFilter.load(rules, disable=disable_rules)
+        self.risk_model = RiskModel(risk_model_dir)
+        self.compliance = ComplianceFilter.load(
+            rules, disable=disable_rules, risk_model=self.risk_model
+        )
         self.library: PhraseLibrary = load_library(phrases_dir, intents=self.classifier.labels)
         self.ranker = Ranker(self.library, self.compliance, acceptance=acceptance)
 
@@ -82,7 +90,7 @@ class Engine:
         is one) and ``RuleError`` for a broken rules file; ``self`` is untouched.
         """
         phrases_dir, rules, disable = self._sources
-        compliance = ComplianceFilter.load(rules, disable=disable)
+        compliance = ComplianceFilter.load(rules, disable=disable, risk_model=self.risk_model)
         issues = lint_library(phrases_dir, intents=self.classifier.labels, compliance=compliance)
         errors = [i for i in issues if i.severity == "error"]
         if errors:

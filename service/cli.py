@@ -48,6 +48,7 @@ app = typer.Typer(
 )
 app.command()(cli_training.train)
 app.command()(cli_training.evaluate)
+app.command("train-risk")(cli_training.train_risk)
 app.command()(cli_serve.serve)
 app.command()(cli_batch.batch)
 app.command()(cli_hotkey.hotkey)

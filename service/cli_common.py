@@ -83,7 +83,7 @@ def fail(message: str, code: int) -> typer.Exit:
 def load_compliance(rules: list[Path] | None, disable: list[str] | None) -> ComplianceFilter:
     try:
         return ComplianceFilter.load(rules or (), disable=disable or ())
-    except RuleError as exc:
+    except (ModelLoadError, RuleError) as exc:
         raise fail(str(exc), EXIT_CONFIG) from None
 
 

@@ -1,4 +1,4 @@
-"""``quickphrase train`` and ``quickphrase evaluate``: the intent model's life cycle."""
+"""``quickphrase train``, ``evaluate`` and ``train-risk``: the models' life cycle."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from quickphrase.model.artifact import BUNDLED_MODEL_DIR, ModelLoadError
+from quickphrase.model.artifact import BUNDLED_MODEL_DIR, BUNDLED_RISK_DIR, ModelLoadError
 from quickphrase.model.classifier import IntentClassifier
 
 from .cli_common import EXIT_BAD_INPUT, EXIT_CONFIG, ModelOption, fail, reason
@@ -59,6 +59,65 @@ def train(
         raise fail(f"cannot write the model to {target}: {reason(exc)}", EXIT_BAD_INPUT) from None
     if target != BUNDLED_MODEL_DIR:
         typer.echo(f"use it with --model {target} or QUICKPHRASE_MODEL={target}", err=True)
+
+
+def train_risk(
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--data",
+            help="A shop's labelled replies (JSONL: text, categories), added to the training set.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the model (default: the bundled risk model; "
+            "./quickphrase-risk-model with --data).",
+            show_default=False,
+        ),
+    ] = None,
+    search: Annotated[
+        bool,
+        typer.Option(
+            help="Choose hyper-parameters on the dev replies; --no-search reuses "
+            "the bundled model's (faster).",
+        ),
+    ] = True,
+    max_false_blocks: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.2,
+            help="Most safe dev replies rules and model may block together; lower "
+            "blocks fewer safe replies and catches fewer risky ones.",
+        ),
+    ] = 0.01,
+) -> None:
+    """Train the compliance filter's risk model on labelled agent replies and export it to ONNX."""
+    from quickphrase.training.corpus import CorpusError
+    from quickphrase.training.risk import DEFAULT_GRID, bundled_risk_config, train_risk_model
+
+    extra = list(data or [])
+    for path in extra:
+        if not path.is_file():
+            raise fail(f"training data not found: {path}", EXIT_BAD_INPUT)
+    target = out or (Path("quickphrase-risk-model") if extra else BUNDLED_RISK_DIR)
+    try:
+        grid = DEFAULT_GRID if search else (bundled_risk_config(),)
+        train_risk_model(
+            target,
+            extra_data=extra,
+            grid=grid,
+            max_false_blocks=max_false_blocks,
+            progress=lambda m: typer.echo(m, err=True),
+        )
+    except CorpusError as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        raise fail(f"cannot write the model to {target}: {reason(exc)}", EXIT_BAD_INPUT) from None
+    if target != BUNDLED_RISK_DIR:
+        typer.echo(f"use it with QUICKPHRASE_RISK_MODEL={target}", err=True)
 
 
 def evaluate(

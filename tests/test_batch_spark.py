@@ -35,8 +35,10 @@ MALFORMED = [
 
 
 def write_log(path: Path) -> Path:
-    rows = list(ChatLog.from_dev_sets().lines(LINES - len(MALFORMED) - 1, seed=7))
+    rows = list(ChatLog.from_dev_sets().lines(LINES - len(MALFORMED) - 2, seed=7))
     rows.append(("c8", "2026-11-22 09:00:00", "buyer", "", "这款有货吗,\n黑色M码还有吗"))
+    # A quote inside a field is doubled in CSV (RFC 4180), not backslash-escaped.
+    rows.append(("c9", "2026-11-22 09:01:00", "agent", "a1", '订单页点"申请开票",选"个人"就行'))
     for i, (fields, _) in enumerate(MALFORMED):
         rows.insert(1000 * (i + 1), tuple(fields))
     with path.open("w", encoding="utf-8", newline="") as fh:

@@ -6,23 +6,40 @@ from pathlib import Path
 
 import pytest
 
+from quickphrase.model.normalize import canonical_chars
 from quickphrase.phrases.compliance import (
     CATEGORIES,
     MAX_CHECK_CHARS,
     ComplianceFilter,
     RuleError,
-    _canonical,
 )
 from quickphrase.phrases.evaluation import read_labelled, score_compliance
 from quickphrase.phrases.prefilter import required_literals
+from quickphrase.training.risk import DEV_FILE as RISK_DEV_FILE
+from quickphrase.training.risk import TRAIN_DIR as RISK_TRAIN_DIR
+from quickphrase.training.risk import RiskCorpus, reply_key
 
 DATA = Path(__file__).parent / "data" / "compliance"
+HOLDOUT = DATA / "holdout.jsonl"
+RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
+# Floors at the first (and only) look at the held-out set, 2026-11-23: lowest
+# recall 0.838 (abusive), 3.74% of safe replies blocked. The issue's targets
+# (0.97 and 1%) are not met; see README "Suggestions and compliance".
+HOLDOUT_MIN_RECALL = 0.83
+HOLDOUT_MAX_FALSE_BLOCKS = 0.04
 
 
 @pytest.fixture(scope="module")
 def compliance() -> ComplianceFilter:
+    """The filter as shipped: rules and the risk model."""
     return ComplianceFilter.load()
+
+
+@pytest.fixture(scope="module")
+def rules() -> ComplianceFilter:
+    """The hand-written rules alone."""
+    return ComplianceFilter.load(risk_model=False)
 
 
 def categories(compliance: ComplianceFilter, text: str, shop: str = "taobao") -> set[str]:
@@ -32,34 +49,44 @@ def categories(compliance: ComplianceFilter, text: str, shop: str = "taobao") ->
 # -- the labelled sets ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["dev", "test"])
-def test_tuning_sets_meet_the_targets(compliance: ComplianceFilter, name: str) -> None:
-    report = score_compliance(compliance, read_labelled(DATA / f"{name}.jsonl"))
+@pytest.mark.parametrize("path", RULE_TUNING, ids=lambda p: p.stem)
+def test_rules_alone_meet_the_targets_on_the_sets_they_were_written_from(
+    rules: ComplianceFilter, path: Path
+) -> None:
+    report = score_compliance(rules, read_labelled(path))
     for category in BLOCK_CATEGORIES:
         assert report.recall[category] >= 0.97, (category, report.misses)
     assert report.false_block_rate <= 0.01, report.misses
 
 
 def test_holdout_set_does_not_regress(compliance: ComplianceFilter) -> None:
-    """The held-out set was never used to write rules; these are the first-look
-    figures (benchmarks/results/suggest.json), kept as a floor, not a target."""
-    report = score_compliance(compliance, read_labelled(DATA / "holdout.jsonl"))
-    assert min(report.recall[c] for c in BLOCK_CATEGORIES) >= 0.47
-    assert report.false_block_rate <= 0.03
+    """The held-out replies were written apart from the rules and the model's
+    training data and never used to tune either (benchmarks/results/suggest.json)."""
+    report = score_compliance(compliance, read_labelled(HOLDOUT))
+    assert min(report.recall[c] for c in BLOCK_CATEGORIES) >= HOLDOUT_MIN_RECALL, report.misses
+    assert report.false_block_rate <= HOLDOUT_MAX_FALSE_BLOCKS, report.misses
 
 
-def test_labelled_sets_are_large_enough_and_distinct() -> None:
-    texts: dict[str, set[tuple[str, str]]] = {}
-    for name in ("dev", "test", "holdout"):
-        rows = read_labelled(DATA / f"{name}.jsonl")
-        risky = [r for r in rows if r.categories]
-        safe = [r for r in rows if not r.categories]
-        assert len(risky) >= 80, name
-        assert len(safe) >= 80, name
-        for category in CATEGORIES:
-            assert sum(category in r.categories for r in rows) >= 12, (name, category)
-        texts[name] = {(r.text, r.shop_type) for r in rows}
-    assert not texts["holdout"] & (texts["dev"] | texts["test"])
+def test_the_risk_model_adds_recall_the_rules_lack(
+    compliance: ComplianceFilter, rules: ComplianceFilter
+) -> None:
+    with_model = score_compliance(compliance, read_labelled(HOLDOUT)).recall
+    alone = score_compliance(rules, read_labelled(HOLDOUT)).recall
+    assert sum(with_model.values()) > sum(alone.values())
+    assert all(with_model[c] >= alone[c] for c in alone)
+
+
+def test_holdout_set_is_large_enough_and_apart_from_training() -> None:
+    rows = read_labelled(HOLDOUT)
+    risky = [r for r in rows if r.expected != "pass"]
+    safe = [r for r in rows if not r.categories]
+    assert len(risky) >= 80
+    assert len(safe) >= 80
+    for category in CATEGORIES:
+        assert sum(category in r.categories for r in rows) >= 12, category
+    training = RiskCorpus.load()
+    seen = {reply_key(r.text) for r in training.train + training.dev}
+    assert not {reply_key(r.text) for r in rows} & seen
 
 
 # -- behaviour the issue names -------------------------------------------------
@@ -116,9 +143,9 @@ def test_personal_data_is_blocked_and_masked(
 
 
 def test_violations_say_whether_the_redacted_text_masks_them(
-    compliance: ComplianceFilter,
+    rules: ComplianceFilter,
 ) -> None:
-    result = compliance.check("亲,明天肯定能到哈,有事打13812345678")
+    result = rules.check("亲,明天肯定能到哈,有事打13812345678")
     masked = {v.category: v.masked for v in result.violations}
     # Masking the number does not take back the promise: that one still stands.
     assert masked == {"delivery_promise": False, "pii_leak": True}
@@ -133,22 +160,22 @@ def test_violations_say_whether_the_redacted_text_masks_them(
     ],
 )
 def test_overlapping_personal_data_is_masked_as_a_whole(
-    compliance: ComplianceFilter, text: str, leaked: str
+    rules: ComplianceFilter, text: str, leaked: str
 ) -> None:
-    result = compliance.check(text)
+    result = rules.check(text)
     assert len(result.violations) >= 2
     assert all(v.masked for v in result.violations)
     assert leaked not in result.redacted
 
 
-def test_id_card_needs_a_valid_check_digit(compliance: ComplianceFilter) -> None:
-    assert categories(compliance, "号码110101199003074514") == {"pii_leak"}
-    assert categories(compliance, "号码110101199003074515") == set()
+def test_id_card_needs_a_valid_check_digit(rules: ComplianceFilter) -> None:
+    assert categories(rules, "号码110101199003074514") == {"pii_leak"}
+    assert categories(rules, "号码110101199003074515") == set()
 
 
-def test_violation_offsets_point_at_the_original_text(compliance: ComplianceFilter) -> None:
+def test_violation_offsets_point_at_the_original_text(rules: ComplianceFilter) -> None:
     text = "亲,請放心,明天肯定能到"  # traditional characters are checked too
-    (violation,) = compliance.check(text).violations
+    (violation,) = rules.check(text).violations
     assert text[violation.start : violation.end] == "明天肯定能到"
     assert violation.rule.startswith("delivery_promise.")
     assert "违背承诺" in violation.message
@@ -157,6 +184,22 @@ def test_violation_offsets_point_at_the_original_text(compliance: ComplianceFilt
 def test_mentioning_wechat_to_refuse_it_passes(compliance: ComplianceFilter) -> None:
     assert categories(compliance, "加我微信聊") == {"off_platform"}
     assert categories(compliance, "不支持微信支付哦,请在淘宝下单") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("我们只在淘宝内交易 微信上不接单的哦", "pass"),
+        ("支付宝转账不行的哈,一定要走淘宝担保交易", "pass"),
+        ("明天肯定能到吗?这个真保证不了", "pass"),
+        ("微信不方便的话加我扣扣", "block"),
+        ("支付宝转我吧", "block"),
+    ],
+)
+def test_a_refusal_right_after_the_words_takes_them_back(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text).verdict == verdict
 
 
 def test_asking_for_a_review_passes_but_paying_for_one_is_blocked(
@@ -183,9 +226,9 @@ def test_product_words_are_not_insults(compliance: ComplianceFilter) -> None:
     assert categories(compliance, "爱买不买") == {"abusive"}
 
 
-def test_question_forms_are_not_negations(compliance: ComplianceFilter) -> None:
+def test_question_forms_are_not_negations(rules: ComplianceFilter) -> None:
     # "能不能" asks; it must not cancel the promise or the payment after it.
-    assert categories(compliance, "能不能把中评改一下,改完给您补偿10块") == {"review_cashback"}
+    assert categories(rules, "能不能把中评改一下,改完给您补偿10块") == {"review_cashback"}
 
 
 # -- bad input ---------------------------------------------------------------------
@@ -221,11 +264,22 @@ def test_a_shop_can_add_rules_and_switch_rules_off(tmp_path: Path) -> None:
         "    pattern: 抖音号\n",
         encoding="utf-8",
     )
-    shop = ComplianceFilter.load([tmp_path])
+    shop = ComplianceFilter.load([tmp_path], risk_model=False)
     assert categories(shop, "搜我抖音号就行") == {"off_platform"}
     assert shop.check("全网最低价").verdict == "pass"
     assert shop.check("晚一天赔您5块").verdict == "pass"
     assert ComplianceFilter.load(disable=["pii_leak"]).check("13812345678").verdict == "pass"
+
+
+def test_a_shop_can_switch_off_the_risk_models_check_of_one_category(
+    compliance: ComplianceFilter,
+) -> None:
+    text = "亲 晚一天到的话赔您五块钱"
+    assert "model.delivery_promise" in compliance.model_rule_ids
+    off = ["model.delivery_promise", "delivery_promise.compensation"]
+    shop = ComplianceFilter.load(disable=off)
+    assert "model.delivery_promise" not in shop.model_rule_ids
+    assert "delivery_promise" not in categories(shop, text)
 
 
 @pytest.mark.parametrize(
@@ -274,18 +328,18 @@ def test_required_literals_are_what_every_match_contains() -> None:
     assert required_literals("[a-z]+@") == {"@"}
 
 
-def test_prefilter_never_changes_a_verdict(compliance: ComplianceFilter) -> None:
+def test_prefilter_never_changes_a_verdict(rules: ComplianceFilter) -> None:
     """Running every rule on every text gives exactly the filter's violations."""
-    rows = [r for name in ("dev", "test", "holdout") for r in read_labelled(DATA / f"{name}.jsonl")]
+    rows = [r for path in [*RULE_TUNING, RISK_DEV_FILE, HOLDOUT] for r in read_labelled(path)]
     for row in rows:
-        canonical = _canonical(row.text)
+        canonical = canonical_chars(row.text)
         brute = sorted(
             (rule.id, start, end)
-            for rule in compliance.rules
+            for rule in rules.rules
             if row.shop_type in rule.shop_types
             for start, end in rule.find(canonical)
         )
         fast = sorted(
-            (v.rule, v.start, v.end) for v in compliance.check(row.text, row.shop_type).violations
+            (v.rule, v.start, v.end) for v in rules.check(row.text, row.shop_type).violations
         )
         assert fast == brute, row.text

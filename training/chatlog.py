@@ -1,7 +1,7 @@
 """Synthetic chat logs built from held-out sentences, for benchmarks and tests.
 
 Buyer lines are dev-set messages (never trained on); agent lines are the
-labelled replies of the compliance dev set, risky and clean. Conversations
+labelled replies of the risk model's dev set, risky and clean. Conversations
 get ids, agents and times of day so that every part of a batch report has
 something to show. The sentences are real data; only their arrangement is
 generated.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .corpus import DATA_DIR
+from .risk import DEV_FILE as RISK_DEV_FILE
 
-COMPLIANCE_DEV = Path(__file__).resolve().parent.parent / "tests" / "data" / "compliance"
 HEADER = ("conversation_id", "timestamp", "role", "agent_id", "text")
 # Buyers write more in the evening; a rough shape of a shop's day (weights per hour).
 _HOURLY = (2, 1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 7, 7, 8, 8, 7, 7, 8, 9, 10, 10, 8, 4)
@@ -39,7 +39,7 @@ class ChatLog:
     @classmethod
     def from_dev_sets(cls) -> ChatLog:
         buyer = _texts(DATA_DIR / "dev" / "dev.jsonl") + _texts(DATA_DIR / "dev" / "multi.jsonl")
-        agent = _texts(COMPLIANCE_DEV / "dev.jsonl")
+        agent = _texts(RISK_DEV_FILE)
         return cls(buyer, agent)
 
     def lines(

@@ -49,7 +49,9 @@ def feature_config(pipeline: Pipeline) -> list[dict[str, Any]]:
     return config
 
 
-def to_onnx(pipeline: Pipeline, labels: list[str], *, version: str = "") -> onnx.ModelProto:
+def to_onnx(
+    pipeline: Pipeline, labels: list[str], *, version: str = "", name: str = "quickphrase_intent"
+) -> onnx.ModelProto:
     """Build the ONNX graph for a fitted ``features -> classifier`` pipeline."""
     classifier = pipeline.named_steps["classifier"]
     if list(classifier.classes_) != labels:
@@ -75,7 +77,7 @@ def to_onnx(pipeline: Pipeline, labels: list[str], *, version: str = "") -> onnx
     ]
     graph = helper.make_graph(
         nodes,
-        "quickphrase_intent",
+        name,
         [
             helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "ngrams"]),
             helper.make_tensor_value_info("weights", TensorProto.FLOAT, ["batch", "ngrams"]),

@@ -42,10 +42,15 @@ class EngineSpec:
     phrases_dir: Path | None = None
     rules: tuple[Path, ...] = ()
     disable_rules: tuple[str, ...] = ()
+    risk_model_dir: Path | None = None
 
     def build(self) -> Engine:
         return Engine(
-            self.model_dir, self.phrases_dir, rules=self.rules, disable_rules=self.disable_rules
+            self.model_dir,
+            self.phrases_dir,
+            rules=self.rules,
+            disable_rules=self.disable_rules,
+            risk_model_dir=self.risk_model_dir,
         )
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from quickphrase.model.artifact import resolve_model_dir
+from quickphrase.model.risk import RiskModel
 from quickphrase.phrases.library import resolve_library_dir
 
 from .job import BatchJob, BatchSummary, EngineSpec, ScorerSpec
@@ -52,6 +53,7 @@ def pack_engine(spec: EngineSpec) -> dict[str, bytes]:
             files[f"{prefix}/{name}"] = path.read_bytes()
 
     add("model", resolve_model_dir(spec.model_dir))
+    add("risk", RiskModel.resolve_dir(spec.risk_model_dir))
     add("phrases", resolve_library_dir(spec.phrases_dir))
     for i, rules in enumerate(spec.rules):
         add(f"rules/{i}", Path(rules))
@@ -68,7 +70,7 @@ def unpack_engine(files: dict[str, bytes], spec: EngineSpec, into: Path) -> Engi
         into / f"rules/{i}" / (Path(r).name if Path(r).is_file() else "")
         for i, r in enumerate(spec.rules)
     )
-    return EngineSpec(into / "model", into / "phrases", rules, spec.disable_rules)
+    return EngineSpec(into / "model", into / "phrases", rules, spec.disable_rules, into / "risk")
 
 
 _scorers: dict[str, Scorer] = {}  # per Python worker, by job
@@ -241,6 +243,9 @@ def _read(spark: Any, job: BatchJob, fmt: str) -> tuple[Any, int]:
             "sep": sep,
             "encoding": "UTF-8" if encoding in (None, "utf-8-sig") else encoding,
             "multiLine": True,  # messages may hold line breaks inside quotes
+            # RFC 4180, as Python's csv writes it: a quote inside a quoted field
+            # is doubled (点""申请开票""). Spark's default escape is a backslash.
+            "escape": '"',
         }
         header = reader.options(**options).csv(path).columns
         names = [c.lstrip("\ufeff").strip() for c in header]
@@ -301,7 +306,7 @@ def _write(records: Any, output: Path, fmt: str) -> None:
     if fmt == "jsonl":
         writer.option("ignoreNullFields", False).json(str(output))
     elif fmt == "csv":
-        writer.option("header", True).csv(str(output))
+        writer.option("header", True).option("escape", '"').csv(str(output))
     else:
         writer.parquet(str(output))
 

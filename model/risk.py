@@ -1,0 +1,220 @@
+"""The reply-risk model: which platform rules an agent's reply may break.
+
+A linear model over character n-grams, trained on labelled agent replies
+(``quickphrase train-risk``) and served with onnxruntime like the intent
+model. The compliance filter runs it beside its hand-written rules: a rule
+knows a wording and says exactly where it is; the model generalises to
+wordings nobody wrote a rule for (绿泡泡 for WeChat, 礼品单 for fake orders).
+
+A reply is read as a whole and, when that already looks somewhat risky
+(any category at ``clause_gate`` or more) and it has several clauses, clause
+by clause: a risky clause buried in a long friendly reply is diluted by the
+rest. Reading every clause of every reply would cost three times as much,
+and most replies are plainly safe. A category is flagged when its best row
+reaches the category's threshold, chosen at training time on held-out
+predictions made the same way.
+
+The model also carries, per category, a ``rule_floor``: the compliance
+filter drops a bundled rule's match when the model gives its category less
+than that (a product called QQ糖, a QR code that opens a manual). Floors are
+set at training time so that almost no match of a truly risky reply is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import onnxruntime as ort
+
+from .artifact import (
+    BUNDLED_RISK_DIR,
+    FEATURES_FILE,
+    METADATA_FILE,
+    RISK_MODEL_ENV,
+    RISK_ONNX_FILE,
+    ModelLoadError,
+    read_artifact,
+)
+from .features import NgramFeaturizer
+
+SAFE = "safe"
+_NONZERO_DIGIT = re.compile("[1-9]")
+# Punctuation (after NFKC) and line breaks end a clause. Spaces do not: they
+# also sit between a label and its value (订单号 3567...), and a number read
+# without its label looks like a phone number.
+_CLAUSE_BREAK = re.compile(r"[,。!?;:~、…\n]+")
+_MIN_CLAUSE_CHARS = 2
+
+
+def risk_input(canonical: str) -> str:
+    """What the model reads of a reply already put through ``canonical_chars``:
+    every digit becomes 0, so a phone number is learnt by its shape, not its digits.
+    Offsets are unchanged."""
+    return _NONZERO_DIGIT.sub("0", canonical)
+
+
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each clause of at least two characters; none for a
+    reply that is a single clause."""
+    at = 0
+    clauses = []
+    for brk in _CLAUSE_BREAK.finditer(text):
+        if brk.start() - at >= _MIN_CLAUSE_CHARS:
+            clauses.append((at, brk.start()))
+        at = brk.end()
+    if len(text) - at >= _MIN_CLAUSE_CHARS:
+        clauses.append((at, len(text)))
+    return clauses if len(clauses) > 1 else []
+
+
+def needs_clauses(whole: np.ndarray, safe_column: int, gate: float) -> bool:
+    """Whether the whole reply is risky enough (all categories together) to
+    be read clause by clause."""
+    return 1.0 - float(whole[safe_column]) >= gate
+
+
+class RiskHit(NamedTuple):
+    """A category, its probability, and the span that scored it.
+
+    A named tuple, not a frozen dataclass: ``check`` makes one per category
+    for every reply, and a frozen dataclass costs about a microsecond each.
+    """
+
+    category: str
+    probability: float
+    start: int
+    end: int
+
+
+def best_rows(
+    probabilities: np.ndarray,
+    spans: Sequence[tuple[int, int]],
+    columns: Sequence[tuple[int, str]],
+) -> dict[str, RiskHit]:
+    """Each category's best probability over the rows read, with that row's span.
+
+    ``probabilities`` has one row per span (the whole reply, then any
+    clauses read); ``columns`` pairs each category with its column. Training
+    reads the same best-row probabilities (``training.risk.best_scores``),
+    so thresholds are chosen on what is served.
+    """
+    if len(probabilities) == 1:  # most replies: plain Python beats numpy's overhead
+        best_p = probabilities[0].tolist()
+        start, end = spans[0]
+        return {label: RiskHit(label, best_p[column], start, end) for column, label in columns}
+    best_p, best_row = probabilities.max(axis=0).tolist(), probabilities.argmax(axis=0)
+    return {
+        label: RiskHit(label, best_p[column], *spans[best_row[column]])
+        for column, label in columns
+    }
+
+
+class RiskModel:
+    """Scores replies for each risk category.
+
+    Parameters
+    ----------
+    model_dir:
+        A directory written by ``quickphrase train-risk``; default:
+        ``$QUICKPHRASE_RISK_MODEL`` or the bundled model.
+    native:
+        Use the compiled featuriser (``None``: when it was built).
+    threads:
+        onnxruntime intra-op threads.
+    """
+
+    def __init__(
+        self, model_dir: str | Path | None = None, *, native: bool | None = None, threads: int = 1
+    ) -> None:
+        self.model_dir = self.resolve_dir(model_dir)
+        files = read_artifact(self.model_dir, RISK_ONNX_FILE)
+        meta = files.metadata
+        self.metadata = meta
+        try:
+            self.labels: list[str] = list(meta["labels"])
+            self.thresholds: dict[str, float] = {
+                str(k): float(v) for k, v in meta["thresholds"].items()
+            }
+            self.clause_gate = float(meta["clause_gate"])
+            self.rule_floors: dict[str, float] = {
+                str(k): float(v) for k, v in meta.get("rule_floors", {}).items()
+            }
+            if SAFE not in self.labels or not set(self.thresholds) <= set(self.labels) - {SAFE}:
+                raise ValueError(f"labels must include {SAFE!r} and every thresholded category")
+            self._safe_column = self.labels.index(SAFE)
+            self._columns = tuple((self.labels.index(c), c) for c in self.thresholds)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelLoadError(
+                f"model file {self.model_dir / METADATA_FILE} is malformed: {exc!r}"
+            ) from None
+        try:
+            self._featurizer = NgramFeaturizer.from_config(files.features, native=native)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelLoadError(
+                f"model file {self.model_dir / FEATURES_FILE} is malformed: {exc!r}"
+            ) from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._run_options = ort.RunOptions()
+        try:
+            self._session = ort.InferenceSession(
+                files.onnx_bytes, options, providers=["CPUExecutionProvider"]
+            )
+            probs = self.proba([""])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelLoadError(
+                f"model files in {self.model_dir} are not a usable risk model: {exc}"
+            ) from None
+        if probs.shape != (1, len(self.labels)):
+            raise ModelLoadError(
+                f"{self.model_dir / RISK_ONNX_FILE} scores {probs.shape[-1]} categories but "
+                f"metadata.json lists {len(self.labels)} labels"
+            )
+
+    @staticmethod
+    def resolve_dir(model_dir: str | Path | None = None) -> Path:
+        """The argument, else ``$QUICKPHRASE_RISK_MODEL``, else the bundled model."""
+        return Path(model_dir or os.environ.get(RISK_MODEL_ENV) or BUNDLED_RISK_DIR)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The categories this model can flag."""
+        return tuple(self.thresholds)
+
+    def proba(self, rows: Sequence[str]) -> np.ndarray:
+        """Probabilities of each label (columns in ``labels`` order) for texts
+        already prepared with ``risk_input``."""
+        feeds = self._featurizer.transform(rows)
+        return self._session.run(["probabilities"], feeds, self._run_options)[0]
+
+    def flag(self, canonical: str) -> list[RiskHit]:
+        """The categories flagged in a reply put through ``canonical_chars``."""
+        thresholds = self.thresholds
+        return [
+            h for h in self.assess(canonical).values() if h.probability >= thresholds[h.category]
+        ]
+
+    def assess(self, canonical: str, *, read_clauses: bool = False) -> dict[str, RiskHit]:
+        """Every category's best probability in a reply put through
+        ``canonical_chars``, and the span that scored it.
+
+        ``read_clauses``: read every clause whatever the whole reply scores
+        (the filter asks when a rule matched: whether to overrule the match
+        must not depend on how much friendly text surrounds it).
+        """
+        text = risk_input(canonical)
+        probs = self.proba([text])
+        spans = [(0, len(text))]
+        if read_clauses or needs_clauses(probs[0], self._safe_column, self.clause_gate):
+            clauses = clause_spans(text)
+            if clauses:
+                probs = np.vstack([probs, self.proba([text[s:e] for s, e in clauses])])
+                spans += clauses
+        return best_rows(probs, spans, self._columns)

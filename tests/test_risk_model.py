@@ -1,0 +1,260 @@
+"""The reply-risk model: training, export, serving, and how the filter uses it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from quickphrase.model.artifact import (
+    BUNDLED_RISK_DIR,
+    METADATA_FILE,
+    RISK_ONNX_FILE,
+    ModelLoadError,
+)
+from quickphrase.model.normalize import canonical_chars
+from quickphrase.model.risk import RiskModel, clause_spans, risk_input
+from quickphrase.phrases.compliance import ComplianceFilter
+from quickphrase.training.corpus import CorpusError
+from quickphrase.training.risk import (
+    CATEGORIES,
+    MAX_RULE_FLOOR,
+    Reply,
+    RiskConfig,
+    RiskCorpus,
+    Scores,
+    best_scores,
+    choose_rule_floors,
+    choose_thresholds,
+    fit,
+    prepare,
+    read_replies,
+    train_risk_model,
+)
+
+
+@pytest.fixture(scope="module")
+def corpus() -> RiskCorpus:
+    return RiskCorpus.load()
+
+
+@pytest.fixture(scope="module")
+def model() -> RiskModel:
+    return RiskModel()
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory: pytest.TempPathFactory, corpus: RiskCorpus) -> Path:
+    """A model trained end to end on a slice of the corpus (seconds, not minutes)."""
+    small = RiskCorpus(train=corpus.train[::6], dev=corpus.dev[::4])
+    out = tmp_path_factory.mktemp("risk")
+    train_risk_model(out, grid=(RiskConfig(c=10.0),), corpus=small, progress=lambda _: None)
+    return out
+
+
+# -- what the model reads ---------------------------------------------------------
+
+
+def test_digits_are_read_by_shape_and_offsets_do_not_move() -> None:
+    text = canonical_chars("电话13812345678,订单号 3567")
+    assert risk_input(text) == "电话00000000000,订单号 0000"
+    assert len(risk_input(text)) == len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        ("明天肯定到", []),  # one clause: reading the whole reply is enough
+        ("亲,明天肯定到哦", []),  # clauses under two characters do not count
+        ("好的。加我微信,vx123", [(0, 2), (3, 7), (8, 13)]),
+        ("好的亲,,,加我微信", [(0, 3), (6, 10)]),
+        # Spaces do not break a clause: 订单号 and its number stay together.
+        ("订单号 3567890 已发货", []),
+    ],
+)
+def test_clause_spans(text: str, clauses: list[tuple[int, int]]) -> None:
+    assert clause_spans(text) == clauses
+
+
+# -- served as trained --------------------------------------------------------------
+
+
+def test_served_probabilities_equal_scikit_learns(
+    small_model: Path, corpus: RiskCorpus
+) -> None:
+    config = RiskConfig.from_dict(json.loads((small_model / METADATA_FILE).read_text())["config"])
+    pipeline = fit(config, RiskCorpus(train=corpus.train[::6], dev=[]).train)
+    served = RiskModel(small_model)
+    texts = [prepare(r.text) for r in corpus.dev[:300]]
+    expected = pipeline.predict_proba(texts)
+    assert list(pipeline.classes_) == served.labels
+    assert np.abs(served.proba(texts) - expected).max() < 1e-5
+
+
+@pytest.mark.parametrize("read_clauses", [False, True])
+def test_served_scores_are_what_training_scored(
+    small_model: Path, corpus: RiskCorpus, read_clauses: bool
+) -> None:
+    """Floors and thresholds are chosen on ``best_scores``; serving must read
+    replies the same way, with and without a rule match forcing the clauses."""
+    served = RiskModel(small_model)
+    config = RiskConfig.from_dict(served.metadata["config"])
+    pipeline = fit(config, corpus.train[::6])
+    replies = corpus.dev[:200]
+    forced = [read_clauses] * len(replies)
+    trained = Scores(list(pipeline.classes_), best_scores(pipeline, replies, forced), replies)
+    for i, reply in enumerate(replies):
+        assessed = served.assess(canonical_chars(reply.text), read_clauses=read_clauses)
+        for category in CATEGORIES:
+            assert assessed[category].probability == pytest.approx(
+                trained.column(category)[i], abs=1e-5
+            ), reply.text
+
+
+def test_the_bundled_model_was_trained_on_the_shipped_replies(
+    model: RiskModel, corpus: RiskCorpus
+) -> None:
+    assert model.metadata["corpus_sha256"] == corpus.fingerprint()
+    assert set(model.categories) == set(CATEGORIES)
+
+
+def test_a_risky_clause_buried_in_a_long_reply_is_found_and_located(model: RiskModel) -> None:
+    text = (
+        "亲亲您好呀,这款羽绒服是今年的新款,充绒量很足,零下二十度穿也不冷,"
+        "尺码按平时穿的拍就行,加我绿泡泡给您便宜二十块哈,有问题随时找我"
+    )
+    (hit,) = [h for h in model.flag(canonical_chars(text)) if h.category == "off_platform"]
+    assert "绿泡泡" in text[hit.start : hit.end]
+    assert hit.end - hit.start < len(text) // 2
+
+
+# -- thresholds and floors ------------------------------------------------------------
+
+
+def _scores(rows: list[tuple[tuple[str, ...], dict[str, float]]]) -> Scores:
+    labels = ["safe", *CATEGORIES]
+    probs = np.array([[p.get(label, 0.0) for label in labels] for _, p in rows])
+    replies = [Reply(f"r{i}", cats, f"t:{i}") for i, (cats, _) in enumerate(rows)]
+    return Scores(labels, probs, replies)
+
+
+def test_thresholds_keep_blocked_safe_replies_within_the_budget() -> None:
+    rows: list[tuple[tuple[str, ...], dict[str, float]]] = [
+        ((), {"abusive": 0.01 * i}) for i in range(100)
+    ]
+    rows += [(("abusive",), {"abusive": 0.5 + 0.004 * i}) for i in range(100)]
+    scores = _scores(rows)
+    thresholds = choose_thresholds(scores, budget=0.07)  # 7 safe replies over 7 categories
+    safe_blocked = sum(p >= thresholds["abusive"] for p in scores.column("abusive")[:100])
+    assert safe_blocked == 1
+    assert thresholds["abusive"] == pytest.approx(0.9801, abs=1e-4)
+    # What the rules block already is spent first.
+    already = np.zeros(200, dtype=bool)
+    already[:7] = True
+    spent = choose_thresholds(scores, 0.07, already)["abusive"]
+    assert not any(p >= spent for p in scores.column("abusive")[7:100])
+
+
+def test_rule_floors_overrule_almost_no_risky_reply_the_rules_catch() -> None:
+    from quickphrase.training.risk import RuleMatches
+
+    rows = [(("off_platform",), {"off_platform": 0.3 + 0.003 * i}) for i in range(200)]
+    rows.append((("off_platform",), {"off_platform": 0.001}))  # one outlier the rules catch
+    scores = _scores(rows)
+    matches = RuleMatches([{"off_platform"}] * len(rows), [set()] * len(rows))
+    floors = choose_rule_floors(scores, matches, loss=0.005)
+    assert floors["off_platform"] == pytest.approx(0.3)  # loses the outlier (0.5% of 201)
+    assert choose_rule_floors(scores, matches, loss=0.0)["off_platform"] == 0.0
+    assert floors["abusive"] == pytest.approx(MAX_RULE_FLOOR)  # nothing caught, nothing lost
+
+
+# -- how the filter uses it ---------------------------------------------------------------
+
+
+def test_the_model_overrules_a_product_mention_but_not_contact() -> None:
+    rules_only = ComplianceFilter.load(risk_model=False)
+    shipped = ComplianceFilter.load()
+    feature = "这款儿童手表支持微信视频,孩子放学路上也能联系上"
+    contact = "加我微信 发您实拍视频"
+    assert rules_only.check(feature).verdict == "block"
+    assert shipped.check(feature).verdict == "pass"
+    assert shipped.check(contact).verdict == "block"
+
+
+def test_personal_data_and_a_shops_own_rules_are_never_overruled(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text(
+        "category: off_platform\nmessage: 站外\nrules:\n  - id: shop.tea\n    pattern: 茶叶\n",
+        encoding="utf-8",
+    )
+    shop = ComplianceFilter.load([tmp_path])
+    assert shop.overrulable("off_platform.messenger")
+    assert not shop.overrulable("shop.tea")
+    assert not any(shop.overrulable(r.id) for r in shop.rules if r.category == "pii_leak")
+    assert shop.check("这款茶叶是今年的春茶").verdict == "block"
+
+
+def test_model_violations_name_the_model_and_the_platform_rule(model: RiskModel) -> None:
+    shipped = ComplianceFilter.load()
+    text = "亲 您在别家拍个礼品单 我这边按单给您结算辛苦费"
+    found = [v for v in shipped.check(text).violations if v.rule.startswith("model.")]
+    assert found, "the model should add what no rule knows"
+    for v in found:
+        assert v.rule == f"model.{v.category}"
+        assert v.severity == "block"
+        assert 0 <= v.start < v.end <= len(text)
+        assert v.message
+
+
+def test_invoice_refusals_are_only_flagged_for_tmall() -> None:
+    shipped = ComplianceFilter.load()
+    text = "发票这个真没办法,小本生意做不起这个"
+    assert "invoice_refusal" in shipped.categories_for("tmall")
+    assert "invoice_refusal" not in shipped.categories_for("taobao")
+    assert not any(v.category == "invoice_refusal" for v in shipped.check(text).violations)
+
+
+# -- bad models and data ---------------------------------------------------------------
+
+
+def test_a_missing_or_corrupt_model_file_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "risk"
+    shutil.copytree(BUNDLED_RISK_DIR, broken)
+    (broken / RISK_ONNX_FILE).unlink()
+    with pytest.raises(ModelLoadError, match=RISK_ONNX_FILE):
+        RiskModel(broken)
+    shutil.copy(BUNDLED_RISK_DIR / RISK_ONNX_FILE, broken / RISK_ONNX_FILE)
+    (broken / METADATA_FILE).write_text('{"labels": ["safe"]}', encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=METADATA_FILE):
+        RiskModel(broken)
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ('{"text": "", "categories": []}', "'text'"),
+        ('{"text": "好的", "categories": ["rude"]}', "'categories'"),
+        ("not json", "invalid JSON"),
+    ],
+)
+def test_malformed_training_replies_name_file_and_line(
+    tmp_path: Path, line: str, fragment: str
+) -> None:
+    path = tmp_path / "shop.jsonl"
+    path.write_text('{"text": "好的亲", "categories": []}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=fragment) as info:
+        read_replies(path)
+    assert "shop.jsonl:2" in str(info.value)
+
+
+def test_the_same_reply_with_two_labels_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "shop.jsonl"
+    path.write_text(
+        '{"text": "加我微信", "categories": ["off_platform"]}\n'
+        '{"text": "加我微信!", "categories": []}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CorpusError, match="same reply"):
+        RiskCorpus.load(train_paths=[path])

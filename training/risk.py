@@ -1,0 +1,591 @@
+"""Train the reply-risk model and choose its rule floors and thresholds.
+
+``train_risk_model`` is what ``quickphrase train-risk`` runs. For every
+candidate configuration:
+
+1. out-of-fold probabilities (5 folds) on the training replies give, for
+   each allowed rule loss in ``RULE_LOSSES``, each category a rule floor: the
+   highest (up to ``MAX_RULE_FLOOR``) below which at most that share of the
+   risky replies the bundled rules catch would be overruled; and for each
+   false-block budget in ``BUDGETS``, thresholds: the lowest that keep the
+   safe replies blocked by rules and model together within the budget,
+   shared out over the categories;
+2. the model fitted on all training replies is scored on the dev replies
+   (never trained on, never used for a floor or threshold) with each pair of
+   loss and budget; the pair catching most while blocking at most
+   ``max_false_blocks`` of the dev's safe replies is the candidate's.
+
+The candidate catching most in its worst category on the dev replies (then on
+average) is exported to ONNX with its floors and thresholds.
+
+Labels (``training/data/compliance/README.md``): ``categories`` names what a
+reply does, whatever the shop type. Shop-type rules (a Taobao C店 may decline
+invoices) are the compliance filter's business, not the model's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from quickphrase import __version__
+from quickphrase.model.artifact import (
+    BUNDLED_RISK_DIR,
+    FEATURES_FILE,
+    METADATA_FILE,
+    RISK_ONNX_FILE,
+)
+from quickphrase.model.normalize import canonical_chars
+from quickphrase.model.risk import SAFE, clause_spans, needs_clauses, risk_input
+from quickphrase.phrases.compliance import ComplianceFilter
+
+from .corpus import CorpusError, read_jsonl
+from .export import feature_config, to_onnx
+from .train import check_writable
+
+DATA_DIR = Path(str(resources.files(__package__) / "data" / "compliance"))
+TRAIN_DIR = DATA_DIR / "train"
+DEV_FILE = DATA_DIR / "dev.jsonl"
+
+# Categories the model learns: every blocking category. 广告法 words
+# (extreme_claim) are a closed list the rules already know, and only warn.
+CATEGORIES = (
+    "delivery_promise",
+    "pii_leak",
+    "off_platform",
+    "review_cashback",
+    "fake_transaction",
+    "abusive",
+    "invoice_refusal",
+)
+KNOWN_CATEGORIES = (*CATEGORIES, "extreme_claim")
+FOLDS = 5
+MIN_THRESHOLD = 0.2  # below this a flag is a guess, whatever the budget allows
+MAX_RULE_FLOOR = 0.3  # the model only overrules a rule when it is this sure of "safe"
+# Shares of the risky replies the rules catch (out of fold) that the floors
+# may overrule: losing a few frees false-block budget for the model.
+RULE_LOSSES = (0.005, 0.01, 0.02)
+# Replies whose whole-text risk reaches this are also read clause by clause.
+CLAUSE_GATE = 0.1
+# Shares of the out-of-fold safe replies that rules and model may block
+# together; the training replies' safe ones are mostly hard negatives, so
+# a budget blocks fewer of the dev's.
+BUDGETS = (0.01, 0.015, 0.02, 0.03, 0.04, 0.06)
+# At most this share of the dev's safe replies blocked (the issue's target).
+DEFAULT_MAX_FALSE_BLOCKS = 0.01
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    categories: tuple[str, ...]  # learnt categories only (not extreme_claim)
+    source: str
+
+    @property
+    def label(self) -> str:
+        return self.categories[0] if self.categories else SAFE
+
+
+def read_replies(path: Path) -> list[Reply]:
+    """Labelled replies from one JSONL file: ``{"text", "categories", ...}``."""
+    replies = []
+    for number, row in read_jsonl(path):
+        text, categories = row.get("text"), row.get("categories")
+        where = f"{path}:{number}"
+        if not isinstance(text, str) or not text.strip():
+            raise CorpusError(f"{where}: 'text' must be a non-empty string")
+        if not isinstance(categories, list) or not all(
+            c in KNOWN_CATEGORIES for c in categories
+        ):
+            raise CorpusError(
+                f"{where}: 'categories' must be a list of {', '.join(KNOWN_CATEGORIES)}"
+            )
+        learnt = tuple(c for c in categories if c in CATEGORIES)
+        replies.append(Reply(text, learnt, f"{path.name}:{number}"))
+    return replies
+
+
+def reply_key(text: str) -> str:
+    """Replies that differ only in width, script, case or punctuation are one."""
+    return "".join(ch for ch in canonical_chars(text) if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class RiskCorpus:
+    """Training and dev replies, deduplicated, dev texts removed from training."""
+
+    train: list[Reply]
+    dev: list[Reply]
+
+    @classmethod
+    def load(
+        cls,
+        train_paths: Sequence[Path] | None = None,
+        dev_path: Path = DEV_FILE,
+        extra: Sequence[Path] = (),
+    ) -> RiskCorpus:
+        paths = list(train_paths) if train_paths is not None else sorted(TRAIN_DIR.glob("*.jsonl"))
+        if not paths:
+            raise CorpusError(f"no training replies (*.jsonl) in {TRAIN_DIR}")
+        dev = _deduplicate(read_replies(dev_path), exclude=())
+        train = _deduplicate(
+            [r for p in [*paths, *extra] for r in read_replies(p)],
+            exclude={reply_key(r.text) for r in dev},
+        )
+        return cls(train=train, dev=dev)
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Per label (``safe`` or a category): (train, dev) reply counts."""
+        train = Counter(c for r in self.train for c in (r.categories or (SAFE,)))
+        dev = Counter(c for r in self.dev for c in (r.categories or (SAFE,)))
+        return {label: (train[label], dev[label]) for label in (SAFE, *CATEGORIES)}
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for r in self.train:
+            digest.update(f"{','.join(r.categories)}\t{r.text}\n".encode())
+        return digest.hexdigest()
+
+
+def _deduplicate(replies: Iterable[Reply], exclude: set[str] | tuple[()]) -> list[Reply]:
+    seen: dict[str, Reply] = {}
+    for reply in replies:
+        key = reply_key(reply.text)
+        if key in exclude:
+            continue
+        first = seen.get(key)
+        if first is None:
+            seen[key] = reply
+        elif set(first.categories) != set(reply.categories):
+            raise CorpusError(
+                f"{reply.source}: same reply as {first.source} but labelled "
+                f"{list(reply.categories)} instead of {list(first.categories)}"
+            )
+    return list(seen.values())
+
+
+# -- the model -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """Hyper-parameters of one candidate risk model."""
+
+    char_ngrams: tuple[int, int] = (1, 3)
+    c: float = 10.0
+    sublinear_tf: bool = True
+    class_weight: str | None = None  # None or "balanced"
+    # N-grams seen in fewer replies are dropped: each n-gram a reply holds
+    # costs serving time, and one seen once rarely generalises.
+    min_df: int = 2
+    max_features: int | None = None  # keep only the most frequent n-grams
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RiskConfig:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in asdict(self).items())
+
+
+# Every n-gram kept costs serving time (a bigger table, more cache misses):
+# min_df=1 caught about as much on the dev replies as min_df=2 but made
+# ``check`` 4 µs slower, past its 50 µs target, so it is not a candidate.
+DEFAULT_GRID: tuple[RiskConfig, ...] = (
+    RiskConfig(c=10.0),
+    RiskConfig(c=30.0),
+    RiskConfig(c=100.0),
+    RiskConfig(char_ngrams=(1, 2), c=30.0),
+)
+
+
+def bundled_risk_config() -> RiskConfig:
+    """The hyper-parameters the shipped risk model was trained with."""
+    meta = json.loads((BUNDLED_RISK_DIR / METADATA_FILE).read_text(encoding="utf-8"))
+    return RiskConfig.from_dict(meta["config"])
+
+
+def prepare(text: str) -> str:
+    """A reply as the served model reads it."""
+    return risk_input(canonical_chars(text))
+
+
+def build_pipeline(config: RiskConfig, *, seed: int = 0) -> Pipeline:
+    features = FeatureUnion(
+        [
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char",
+                    ngram_range=config.char_ngrams,
+                    lowercase=False,
+                    sublinear_tf=config.sublinear_tf,
+                    min_df=config.min_df,
+                    max_features=config.max_features,
+                ),
+            )
+        ]
+    )
+    classifier = LogisticRegression(
+        C=config.c, max_iter=5000, class_weight=config.class_weight, random_state=seed
+    )
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def fit(config: RiskConfig, replies: Sequence[Reply]) -> Pipeline:
+    """Fit on whole replies; a reply with two categories counts once for each."""
+    texts, labels = [], []
+    for reply in replies:
+        prepared = prepare(reply.text)
+        for label in reply.categories or (SAFE,):
+            texts.append(prepared)
+            labels.append(label)
+    return build_pipeline(config).fit(texts, labels)
+
+
+def best_scores(
+    pipeline: Pipeline, replies: Sequence[Reply], read_clauses: Sequence[bool] | None = None
+) -> np.ndarray:
+    """Each reply's best probability per label over the rows the served model
+    reads (``RiskModel.assess``; ``read_clauses`` marks the replies a blocking
+    rule matched); columns in ``pipeline.classes_`` order."""
+    texts = [prepare(r.text) for r in replies]
+    best = pipeline.predict_proba(texts)
+    safe = list(pipeline.classes_).index(SAFE)
+    forced = read_clauses if read_clauses is not None else [False] * len(texts)
+    rows, owner = [], []
+    for i, text in enumerate(texts):
+        if forced[i] or needs_clauses(best[i], safe, CLAUSE_GATE):
+            for start, end in clause_spans(text):
+                rows.append(text[start:end])
+                owner.append(i)
+    if rows:
+        np.maximum.at(best, np.asarray(owner), pipeline.predict_proba(rows))
+    return best
+
+
+@dataclass
+class Scores:
+    """Best-row probabilities of labelled replies, for choosing and checking thresholds."""
+
+    labels: list[str]
+    probs: np.ndarray
+    replies: list[Reply]
+
+    def column(self, category: str) -> np.ndarray:
+        return self.probs[:, self.labels.index(category)]
+
+    @property
+    def safe(self) -> np.ndarray:
+        return np.array([not r.categories for r in self.replies])
+
+    def positives(self, category: str) -> np.ndarray:
+        return np.array([category in r.categories for r in self.replies])
+
+
+@dataclass(frozen=True)
+class RuleMatches:
+    """What the bundled rules match in each reply, checked as a Tmall shop
+    (where every category applies): categories the model may overrule, and
+    whether anything it may not (personal data) matched."""
+
+    overrulable: list[set[str]]
+    fixed: list[set[str]]
+
+    @classmethod
+    def of(cls, replies: Sequence[Reply]) -> RuleMatches:
+        rules = ComplianceFilter.load(risk_model=False)
+        overrulable, fixed = [], []
+        for reply in replies:
+            found = rules.check(reply.text, "tmall").violations
+            blocking = [v for v in found if v.severity == "block"]
+            overrulable.append({v.category for v in blocking if rules.overrulable(v.rule)})
+            fixed.append({v.category for v in blocking if not rules.overrulable(v.rule)})
+        return cls(overrulable, fixed)
+
+    @property
+    def any(self) -> list[bool]:
+        """Whether any blocking rule matched each reply (the model then reads its clauses)."""
+        return [bool(o or f) for o, f in zip(self.overrulable, self.fixed, strict=True)]
+
+    def __add__(self, other: RuleMatches) -> RuleMatches:
+        return RuleMatches(self.overrulable + other.overrulable, self.fixed + other.fixed)
+
+    def kept(self, scores: Scores, floors: dict[str, float]) -> list[set[str]]:
+        """Each reply's categories the rules still block once the model
+        overrules matches below the floors."""
+        return [
+            fixed
+            | {c for c in over if scores.probs[i, scores.labels.index(c)] >= floors.get(c, 0.0)}
+            for i, (over, fixed) in enumerate(zip(self.overrulable, self.fixed, strict=True))
+        ]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Rule floors and thresholds, and what rules and model block together."""
+
+    floors: dict[str, float]
+    thresholds: dict[str, float]
+
+    def blocked(self, scores: Scores, matches: RuleMatches) -> list[set[str]]:
+        kept = matches.kept(scores, self.floors)
+        for category, threshold in self.thresholds.items():
+            for i in np.flatnonzero(scores.column(category) >= threshold):
+                kept[i].add(category)
+        return kept
+
+    def evaluate(self, scores: Scores, matches: RuleMatches) -> tuple[dict[str, float], float]:
+        """Recall per category and the share of safe replies blocked."""
+        blocked = self.blocked(scores, matches)
+        recall = {}
+        for category in CATEGORIES:
+            hits = [
+                category in b
+                for b, r in zip(blocked, scores.replies, strict=True)
+                if category in r.categories
+            ]
+            if hits:
+                recall[category] = float(np.mean(hits))
+        safe = [bool(b) for b, r in zip(blocked, scores.replies, strict=True) if not r.categories]
+        return recall, float(np.mean(safe)) if safe else 0.0
+
+
+def choose_decision(
+    scores: Scores, matches: RuleMatches, budget: float, loss: float = RULE_LOSSES[0]
+) -> Decision:
+    floors = choose_rule_floors(scores, matches, loss)
+    already = np.array([bool(k) for k in matches.kept(scores, floors)])
+    return Decision(floors, choose_thresholds(scores, budget, already))
+
+
+def choose_rule_floors(
+    scores: Scores, matches: RuleMatches, loss: float = RULE_LOSSES[0]
+) -> dict[str, float]:
+    """Per category, the highest floor (up to ``MAX_RULE_FLOOR``) that overrules
+    at most ``loss`` of the risky replies the rules catch."""
+    floors = {}
+    for category in CATEGORIES:
+        caught = [
+            scores.probs[i, scores.labels.index(category)]
+            for i, r in enumerate(scores.replies)
+            if category in r.categories and category in matches.overrulable[i]
+        ]
+        allowed = int(loss * len(caught))
+        grid = np.round(np.arange(0.0, MAX_RULE_FLOOR + 1e-9, 0.01), 2)
+        ok = [f for f in grid if sum(p < f for p in caught) <= allowed]
+        floors[category] = float(max(ok))
+    return floors
+
+
+def choose_thresholds(
+    scores: Scores, budget: float, already: np.ndarray | None = None
+) -> dict[str, float]:
+    """Per category, the lowest threshold (not under ``MIN_THRESHOLD``) that
+    keeps the safe replies blocked by rules and model within ``budget``.
+
+    What the rules block (``already``) is spent first; the rest of the budget
+    is shared out evenly over the categories.
+    """
+    safe = scores.safe
+    already = np.zeros(len(safe), dtype=bool) if already is None else already
+    spare = budget * safe.sum() - (safe & already).sum()
+    allowed = max(0, int(spare / len(CATEGORIES)))
+    open_safe = safe & ~already
+    thresholds = {}
+    for category in CATEGORIES:
+        safe_scores = np.sort(scores.column(category)[open_safe])[::-1]
+        # Strictly above the (allowed+1)-th highest safe score blocks at most `allowed`.
+        above = safe_scores[allowed] if allowed < len(safe_scores) else 0.0
+        thresholds[category] = round(max(MIN_THRESHOLD, float(above) + 1e-4), 4)
+    return thresholds
+
+
+def out_of_fold(
+    config: RiskConfig,
+    replies: Sequence[Reply],
+    read_clauses: Sequence[bool] | None = None,
+    seed: int = 0,
+) -> Scores:
+    labels = [r.label for r in replies]
+    forced = read_clauses if read_clauses is not None else [False] * len(replies)
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
+    probs: np.ndarray | None = None
+    classes: list[str] = []
+    for train_idx, test_idx in folds.split(np.zeros(len(labels)), labels):
+        pipeline = fit(config, [replies[i] for i in train_idx])
+        fold = best_scores(
+            pipeline, [replies[i] for i in test_idx], [forced[i] for i in test_idx]
+        )
+        if probs is None:
+            classes = list(pipeline.classes_)
+            probs = np.zeros((len(replies), len(classes)))
+        probs[test_idx] = fold
+    assert probs is not None
+    return Scores(classes, probs, list(replies))
+
+
+@dataclass
+class RiskCandidate:
+    config: RiskConfig
+    budget: float
+    rule_loss: float
+    dev_recall: dict[str, float]
+    dev_false_blocks: float
+
+    @property
+    def key(self) -> tuple[float, float]:
+        """Worst category first (every category must be caught), then the mean."""
+        recalls = list(self.dev_recall.values())
+        return (round(min(recalls), 4), round(float(np.mean(recalls)), 4))
+
+
+@dataclass
+class RiskTrainResult:
+    model_dir: Path
+    config: RiskConfig
+    thresholds: dict[str, float]
+    candidates: list[RiskCandidate]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def write_risk_model(pipeline: Pipeline, out_dir: Path, metadata: dict[str, Any]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = to_onnx(
+        pipeline, list(pipeline.classes_), version=metadata["version"], name="quickphrase_risk"
+    )
+    (out_dir / RISK_ONNX_FILE).write_bytes(model.SerializeToString())
+    (out_dir / FEATURES_FILE).write_text(
+        json.dumps(feature_config(pipeline), ensure_ascii=False, separators=(",", ":")),
+        encoding="utf-8",
+    )
+    (out_dir / METADATA_FILE).write_text(
+        json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+
+
+def train_risk_model(
+    out_dir: Path = BUNDLED_RISK_DIR,
+    *,
+    extra_data: Sequence[Path] = (),
+    grid: Sequence[RiskConfig] = DEFAULT_GRID,
+    max_false_blocks: float = DEFAULT_MAX_FALSE_BLOCKS,
+    corpus: RiskCorpus | None = None,
+    progress: Progress = print,
+) -> RiskTrainResult:
+    """Train on the shipped replies (plus ``extra_data``; or on ``corpus``)
+    and write the model to ``out_dir``.
+
+    Raises ``CorpusError`` for unusable data and ``OSError`` when ``out_dir``
+    cannot be written, both before any fitting starts.
+    """
+    if not grid:
+        raise ValueError("the model grid is empty")
+    check_writable(out_dir)
+    corpus = corpus or RiskCorpus.load(extra=extra_data)
+    thin = [c for c, (n, _) in corpus.counts().items() if n < 2 * FOLDS]
+    if thin:
+        raise CorpusError(f"every label needs at least {2 * FOLDS} training replies: {thin}")
+    if not corpus.dev:
+        raise CorpusError("no dev replies to choose the model on")
+    progress(f"replies: {len(corpus.train)} training, {len(corpus.dev)} dev")
+
+    train_matches, dev_matches = RuleMatches.of(corpus.train), RuleMatches.of(corpus.dev)
+    candidates = []
+    best: tuple[tuple[float, float], RiskCandidate, Decision, Pipeline] | None = None
+    for n, config in enumerate(grid, start=1):
+        progress(f"[{n}/{len(grid)}] {config.describe()}: 5-fold floors and thresholds, then dev")
+        oof = out_of_fold(config, corpus.train, train_matches.any)
+        pipeline = fit(config, corpus.train)
+        dev = Scores(
+            list(pipeline.classes_),
+            best_scores(pipeline, corpus.dev, dev_matches.any),
+            corpus.dev,
+        )
+        options = []
+        for loss in RULE_LOSSES:
+            for budget in BUDGETS:
+                decision = choose_decision(oof, train_matches, budget, loss)
+                recall, blocked = decision.evaluate(dev, dev_matches)
+                options.append((RiskCandidate(config, budget, loss, recall, blocked), decision))
+        # The most recall within the false-block cap; failing that, the fewest blocks.
+        within = [o for o in options if o[0].dev_false_blocks <= max_false_blocks]
+        cand, decision = (
+            max(within, key=lambda o: o[0].key)
+            if within
+            else min(options, key=lambda o: o[0].dev_false_blocks)
+        )
+        candidates.append(cand)
+        progress(
+            f"      budget {cand.budget:.1%}, rule loss {cand.rule_loss:.1%}: rules + model on "
+            f"dev catch min {cand.key[0]:.3f}, mean {cand.key[1]:.3f}; "
+            f"safe replies blocked {cand.dev_false_blocks:.2%}"
+        )
+        if best is None or cand.key > best[0]:
+            best = (cand.key, cand, decision, pipeline)
+    assert best is not None
+    _, chosen_cand, decision, pipeline = best
+    config, thresholds = chosen_cand.config, decision.thresholds
+    progress(
+        f"chosen: {config.describe()}, budget {chosen_cand.budget:.1%}, "
+        f"rule loss {chosen_cand.rule_loss:.1%}"
+    )
+
+    metadata: dict[str, Any] = {
+        "name": "quickphrase-risk",
+        "version": __version__,
+        "labels": list(pipeline.classes_),
+        "config": asdict(config),
+        "thresholds": thresholds,
+        "rule_floors": decision.floors,
+        "clause_gate": CLAUSE_GATE,
+        "false_block_budget": chosen_cand.budget,
+        "rule_loss": chosen_cand.rule_loss,
+        "max_false_blocks": max_false_blocks,
+        "corpus_sha256": corpus.fingerprint(),
+        "corpus_counts": {k: {"train": t, "dev": d} for k, (t, d) in corpus.counts().items()},
+        "extra_data": [p.name for p in extra_data],
+        # Rules and model together on the dev replies, which chose the
+        # configuration and the budget but no threshold.
+        "dev_metrics": {
+            "recall": {c: round(r, 4) for c, r in chosen_cand.dev_recall.items()},
+            "safe_blocked": round(chosen_cand.dev_false_blocks, 4),
+        },
+        "selection": [
+            {
+                **asdict(c.config),
+                "budget": c.budget,
+                "rule_loss": c.rule_loss,
+                "dev_recall": {k: round(v, 4) for k, v in c.dev_recall.items()},
+                "dev_safe_blocked": round(c.dev_false_blocks, 4),
+            }
+            for c in candidates
+        ],
+    }
+    # Build in a scratch directory so a failed run never leaves a half-written model.
+    scratch = Path(tempfile.mkdtemp(prefix="quickphrase-risk-"))
+    try:
+        write_risk_model(pipeline, scratch, metadata)
+        for name in (RISK_ONNX_FILE, FEATURES_FILE, METADATA_FILE):
+            shutil.copyfile(scratch / name, out_dir / name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    progress("thresholds: " + ", ".join(f"{c} {t:.2f}" for c, t in thresholds.items()))
+    progress(f"model written to {out_dir}")
+    return RiskTrainResult(out_dir, config, thresholds, candidates, metadata)
