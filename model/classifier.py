@@ -21,6 +21,7 @@ from .artifact import (
 )
 from .features import NgramFeaturizer
 from .normalize import normalize
+from .runtime import inference_session
 from .segment import Segmented, Segmenter
 
 OTHER = "other"
@@ -137,14 +138,8 @@ class IntentClassifier:
                 f"model file {self.model_dir / FEATURES_FILE} is malformed: {exc!r}"
             ) from None
         self._segmenter = segmenter or Segmenter(native=native)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(
-                files.onnx_bytes, options, providers=["CPUExecutionProvider"]
-            )
+            self._session = inference_session(files.onnx_bytes, threads)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelLoadError(
                 f"model file {self.model_dir / ONNX_FILE} is not a valid ONNX model: {exc}"

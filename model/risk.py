@@ -41,6 +41,7 @@ from .artifact import (
     read_artifact,
 )
 from .features import NgramFeaturizer
+from .runtime import inference_session
 
 SAFE = "safe"
 _NONZERO_DIGIT = re.compile("[1-9]")
@@ -158,15 +159,9 @@ class RiskModel:
             raise ModelLoadError(
                 f"model file {self.model_dir / FEATURES_FILE} is malformed: {exc!r}"
             ) from None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         self._run_options = ort.RunOptions()
         try:
-            self._session = ort.InferenceSession(
-                files.onnx_bytes, options, providers=["CPUExecutionProvider"]
-            )
+            self._session = inference_session(files.onnx_bytes, threads)
             probs = self.proba([""])
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelLoadError(

@@ -445,6 +445,16 @@ def read_rules(path: Path) -> RuleSet:
     return RuleSet([_parse_rule(e, data, path) for e in entries], set(disabled))
 
 
+def _hedges(entry: Mapping[str, Any], defaults: Mapping[str, Any], where: str) -> Any:
+    """A rule's hedges are its file's plus its own."""
+    lists = [defaults.get("hedges"), entry.get("hedges")]
+    for words in lists:
+        if words is not None and not isinstance(words, list):
+            raise RuleError(f"{where}: expected a list of words")
+    merged = [w for words in lists if words for w in words]
+    return list(dict.fromkeys(merged)) if merged else None
+
+
 def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
     if not isinstance(entry, dict):
         raise RuleError(f"{path}:{line_of(defaults, 'rules')}: each rule must be a mapping")
@@ -506,7 +516,7 @@ def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
         negation=_negation_before(setting("negations"), gap, where),
         negation_reach=gap + max((len(w) for w in setting("negations") or ()), default=0),
         negation_after=_negation_after(setting("negations_after"), gap, where),
-        hedge=_words(setting("hedges"), where),
+        hedge=_words(_hedges(entry, defaults, where), where),
         hedge_scope=_CLAUSE_END if scope == "clause" else _SENTENCE_END,
         validator=VALIDATORS.get(validator) if validator else None,
         mask=MASKS.get(mask) if mask else None,
