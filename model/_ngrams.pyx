@@ -74,7 +74,11 @@ cdef class BlockKernel:
     cdef readonly int lo, hi, shift
     cdef readonly int64_t base
     cdef Slot* slots
-    cdef int32_t* counts  # per slot, zero between rows: how often a row holds it
+    # Per slot, zero between rows: how often the current row holds it. Shared
+    # by every caller of this kernel, which is safe only because ``transform``
+    # holds the GIL from counting to resetting (no Python call in between).
+    # Releasing the GIL there, or a free-threaded build, needs a per-call array.
+    cdef int32_t* counts
     cdef Py_ssize_t[_MAX_N] offsets
     cdef uint64_t[_MAX_N] masks
     cdef int[_MAX_N] shifts

@@ -59,16 +59,26 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
-def _nfkc(text: str) -> str:
+def _nfkc_in_place(text: str) -> str:
+    """NFKC for each character that it maps to exactly one character (，to ,
+    ８ to 8); characters it would expand (… to ..., ㎡ to m2) stay as they are,
+    so one of them no longer keeps a whole reply full-width."""
     # Most replies are already NFKC; the check is much cheaper than normalising.
-    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    out = []
+    for ch in text:
+        folded = unicodedata.normalize("NFKC", ch)
+        out.append(folded if len(folded) == 1 else ch)
+    return "".join(out)
 
 
 def canonical_chars(text: str) -> str:
     """Full-width to half-width, traditional to simplified and lowercase, each
-    only when it keeps every character in place, so that offsets found in the
+    only where it keeps every character in place, so that offsets found in the
     result point into the original text (the compliance filter's spans)."""
-    for convert in (_nfkc, to_simplified, str.lower):
+    text = _nfkc_in_place(text)
+    for convert in (to_simplified, str.lower):
         converted = convert(text)
         if len(converted) == len(text):
             text = converted

@@ -45,10 +45,14 @@ from .runtime import inference_session
 
 SAFE = "safe"
 _NONZERO_DIGIT = re.compile("[1-9]")
-# Punctuation (after NFKC) and line breaks end a clause. Spaces do not: they
-# also sit between a label and its value (订单号 3567...), and a number read
-# without its label looks like a phone number.
-_CLAUSE_BREAK = re.compile(r"[,。!?;:~、…\n]+")
+# Punctuation (after NFKC) and line breaks end a clause. Spaces and colons do
+# not: they also sit between a label and its value (订单号 3567..., 快递单号:7531...),
+# and a number read without its label looks like a phone number.
+_CLAUSE_BREAK = re.compile(r"[,。!?;~、…\n]+")
+# scikit-learn's character analyzer folds runs of two or more whitespace
+# characters (a Windows line break, double spaces) to one space
+# before counting n-grams; the served featuriser must see the same rows.
+_WHITESPACE = re.compile(r"\s\s+")
 _MIN_CLAUSE_CHARS = 2
 
 
@@ -185,7 +189,8 @@ class RiskModel:
 
     def proba(self, rows: Sequence[str]) -> np.ndarray:
         """Probabilities of each label (columns in ``labels`` order) for texts
-        already prepared with ``risk_input``."""
+        already prepared with ``risk_input`` and whitespace runs folded to one
+        space (as ``assess`` does)."""
         feeds = self._featurizer.transform(rows)
         return self._session.run(["probabilities"], feeds, self._run_options)[0]
 
@@ -205,11 +210,12 @@ class RiskModel:
         must not depend on how much friendly text surrounds it).
         """
         text = risk_input(canonical)
-        probs = self.proba([text])
+        probs = self.proba([_WHITESPACE.sub(" ", text)])
         spans = [(0, len(text))]
         if read_clauses or needs_clauses(probs[0], self._safe_column, self.clause_gate):
             clauses = clause_spans(text)
             if clauses:
-                probs = np.vstack([probs, self.proba([text[s:e] for s, e in clauses])])
+                rows = [_WHITESPACE.sub(" ", text[s:e]) for s, e in clauses]
+                probs = np.vstack([probs, self.proba(rows)])
                 spans += clauses
         return best_rows(probs, spans, self._columns)

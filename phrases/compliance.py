@@ -47,11 +47,16 @@ CATEGORIES = (
     "invoice_refusal",
     "extreme_claim",
 )
+# What the risk model checks: every category that blocks.
+MODEL_CATEGORIES = tuple(c for c in CATEGORIES if c != "extreme_claim")
 MAX_CHECK_CHARS = 2000
 # How many characters may stand between a negation and the match it cancels
 # (不能保证明天到: none; 请勿添加陌生人微信: four).
 DEFAULT_NEGATION_GAP = 4
 MODEL_RULE_PREFIX = "model."
+# How many characters may stand between a match and a refusal after it
+# (微信上不接单: one). Kept short: 加我微信不用排队 is no refusal.
+DEFAULT_NEGATION_AFTER_GAP = 2
 _CLAUSE_END = re.compile(r"[。!?;\n,]")
 _SENTENCE_END = re.compile(r"[。!?;\n]")
 
@@ -206,6 +211,17 @@ class Rule:
             yield start, end
 
 
+def category_info(rules: Iterable[Rule]) -> dict[str, tuple[frozenset[str], str]]:
+    """Each category's shop types (where any of its rules applies) and message
+    (its first rule's)."""
+    shops: dict[str, set[str]] = {}
+    messages: dict[str, str] = {}
+    for rule in rules:
+        shops.setdefault(rule.category, set()).update(rule.shop_types)
+        messages.setdefault(rule.category, rule.message)
+    return {c: (frozenset(shops[c]), messages[c]) for c in shops}
+
+
 def _around(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple[int, int]:
     """The clause or sentence holding text[start:end]."""
     before = [m.end() for m in boundary.finditer(text, 0, start)]
@@ -262,6 +278,7 @@ class ComplianceFilter:
         risk_model: RiskModel | None = None,
         *,
         disabled: Iterable[str] = (),
+        categories: Mapping[str, tuple[frozenset[str], str]] | None = None,
     ) -> None:
         self.rules = tuple(rules)
         self.risk_model = risk_model
@@ -271,19 +288,23 @@ class ComplianceFilter:
             self._by_shop[shop] = (rules_here, Prefilter([r.pattern for r in rules_here]))
         self._masks = {r.id: r.mask for r in self.rules if r.mask is not None}
         self._overrulable = {r.id: r.bundled and r.mask is None for r in self.rules}
-        # The model flags a category where that category's rules apply (a C店
-        # may decline invoices), with the message its rules give.
+        # The model flags a category in the shop types where the platform rule
+        # applies (a C店 may decline invoices), with the message its rules
+        # give: ``categories``, from the bundled rules. Switching off one rule
+        # does not switch off the model; ``model.<category>`` or the category
+        # does (and also stops the model overruling that category's rules).
         off = set(disabled)
+        if categories is None:
+            categories = category_info(self.rules)
         self._messages: dict[str, str] = {}
         self._model_shops: dict[str, set[str]] = {shop: set() for shop in SHOP_TYPES}
         for category in risk_model.categories if risk_model else ():
             if category in off or f"{MODEL_RULE_PREFIX}{category}" in off:
                 continue
-            rules_here = [r for r in self.rules if r.category == category]
-            if not rules_here:
+            if category not in categories:
                 continue
-            self._messages[category] = rules_here[0].message
-            for shop in set().union(*(r.shop_types for r in rules_here)):
+            shops, self._messages[category] = categories[category]
+            for shop in shops:
                 self._model_shops[shop].add(category)
 
     @property
@@ -335,13 +356,17 @@ class ComplianceFilter:
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise RuleError(f"duplicate rule ids: {', '.join(dupes)}")
-        known = set(ids) | set(CATEGORIES) | {f"{MODEL_RULE_PREFIX}{c}" for c in CATEGORIES}
+        model = RiskModel() if risk_model is True else risk_model or None
+        checked = model.categories if model else MODEL_CATEGORIES
+        known = set(ids) | set(CATEGORIES) | {f"{MODEL_RULE_PREFIX}{c}" for c in checked}
         unknown = sorted(off - known)
         if unknown:
             raise RuleError(f"cannot disable unknown rules or categories: {', '.join(unknown)}")
-        model = RiskModel() if risk_model is True else risk_model or None
         return cls(
-            [r for r in rules if r.id not in off and r.category not in off], model, disabled=off
+            [r for r in rules if r.id not in off and r.category not in off],
+            model,
+            disabled=off,
+            categories=category_info([r for r in rules if r.bundled]),
         )
 
     def check(self, text: str, shop_type: str = "taobao") -> CheckResult:
@@ -466,7 +491,7 @@ def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
     unknown = set(entry) - {
         LINES, "id", "pattern", "message", "severity", "shop_types", "negations", "hedges",
         "validator", "mask", "description", "category", "negation_gap", "hedge_scope",
-        "extend_left", "negations_after",
+        "extend_left", "negations_after", "negation_after_gap",
     }
     if unknown:
         raise RuleError(f"{where}: unknown fields {', '.join(sorted(unknown))}")
@@ -495,6 +520,9 @@ def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
     gap = setting("negation_gap", DEFAULT_NEGATION_GAP)
     if not isinstance(gap, int) or not 0 <= gap <= 20:
         raise RuleError(f"{where}: negation_gap must be a whole number from 0 to 20")
+    gap_after = setting("negation_after_gap", DEFAULT_NEGATION_AFTER_GAP)
+    if not isinstance(gap_after, int) or not 0 <= gap_after <= 8:
+        raise RuleError(f"{where}: negation_after_gap must be a whole number from 0 to 8")
     scope = setting("hedge_scope", "clause")
     if scope not in ("clause", "sentence"):
         raise RuleError(f"{where}: hedge_scope must be clause or sentence, not {scope!r}")
@@ -515,7 +543,7 @@ def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
         shop_types=frozenset(shop_types),
         negation=_negation_before(setting("negations"), gap, where),
         negation_reach=gap + max((len(w) for w in setting("negations") or ()), default=0),
-        negation_after=_negation_after(setting("negations_after"), gap, where),
+        negation_after=_negation_after(setting("negations_after"), gap_after, where),
         hedge=_words(_hedges(entry, defaults, where), where),
         hedge_scope=_CLAUSE_END if scope == "clause" else _SENTENCE_END,
         validator=VALIDATORS.get(validator) if validator else None,

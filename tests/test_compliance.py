@@ -194,6 +194,12 @@ def test_mentioning_wechat_to_refuse_it_passes(compliance: ComplianceFilter) -> 
         ("明天肯定能到吗?这个真保证不了", "pass"),
         ("微信不方便的话加我扣扣", "block"),
         ("支付宝转我吧", "block"),
+        # A refusal must follow closely and be one: these still invite or promise.
+        ("加我微信不用排队哦", "block"),
+        ("扫这个收款码不用手续费", "block"),
+        ("加我vx不加价的", "block"),
+        ("您加我微信不行吗", "block"),
+        ("明天肯定到 好吗", "block"),
     ],
 )
 def test_a_refusal_right_after_the_words_takes_them_back(
@@ -288,6 +294,9 @@ def test_a_shop_can_switch_off_the_risk_models_check_of_one_category(
 ) -> None:
     text = "亲 晚一天到的话赔您五块钱"
     assert "model.delivery_promise" in compliance.model_rule_ids
+    # The model alone catches it once the rule is off...
+    rule_off = ComplianceFilter.load(disable=["delivery_promise.compensation"])
+    assert "model.delivery_promise" in {v.rule for v in rule_off.check(text).violations}
     off = ["model.delivery_promise", "delivery_promise.compensation"]
     shop = ComplianceFilter.load(disable=off)
     assert "model.delivery_promise" not in shop.model_rule_ids

@@ -2,7 +2,7 @@
 
 import pytest
 
-from quickphrase.model.normalize import normalize
+from quickphrase.model.normalize import canonical_chars, normalize
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,12 @@ def test_is_idempotent_on_the_corpus(corpus) -> None:
     for ex in corpus.dev:
         once = normalize(ex.text)
         assert normalize(once) == once, ex.text
+
+
+def test_canonical_chars_folds_each_character_in_place() -> None:
+    # One character NFKC would expand (…, ㎡) no longer keeps the rest full-width.
+    text = "亲，加我微信…电话１３８"
+    folded = canonical_chars(text)
+    assert folded == "亲,加我微信…电话138"
+    assert len(folded) == len(text)
+    assert canonical_chars("請問ＸＬ碼㎡") == "请问xl码㎡"

@@ -17,7 +17,7 @@ from quickphrase.model.artifact import (
 )
 from quickphrase.model.normalize import canonical_chars
 from quickphrase.model.risk import RiskModel, clause_spans, risk_input
-from quickphrase.phrases.compliance import ComplianceFilter
+from quickphrase.phrases.compliance import ComplianceFilter, RuleError
 from quickphrase.training.corpus import CorpusError
 from quickphrase.training.risk import (
     CATEGORIES,
@@ -71,8 +71,9 @@ def test_digits_are_read_by_shape_and_offsets_do_not_move() -> None:
         ("亲,明天肯定到哦", []),  # clauses under two characters do not count
         ("好的。加我微信,vx123", [(0, 2), (3, 7), (8, 13)]),
         ("好的亲,,,加我微信", [(0, 3), (6, 10)]),
-        # Spaces do not break a clause: 订单号 and its number stay together.
+        # Spaces and colons do not break a clause: a label keeps its number.
         ("订单号 3567890 已发货", []),
+        ("亲,快递单号:75312345678901,明天能查到", [(2, 21), (22, 27)]),
     ],
 )
 def test_clause_spans(text: str, clauses: list[tuple[int, int]]) -> None:
@@ -112,6 +113,36 @@ def test_served_scores_are_what_training_scored(
             assert assessed[category].probability == pytest.approx(
                 trained.column(category)[i], abs=1e-5
             ), reply.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["好的亲\r\n明天发货", "您好  订单号  13812345678  已发货", "加我\t\t微信"],
+)
+def test_whitespace_runs_are_read_as_scikit_learn_reads_them(
+    small_model: Path, corpus: RiskCorpus, text: str
+) -> None:
+    served = RiskModel(small_model)
+    pipeline = fit(RiskConfig.from_dict(served.metadata["config"]), corpus.train[::6])
+    (expected,) = best_scores(pipeline, [Reply(text, (), "t:1")], [True])
+    got = served.assess(canonical_chars(text), read_clauses=True)
+    for category in CATEGORIES:
+        column = list(pipeline.classes_).index(category)
+        assert got[category].probability == pytest.approx(expected[column], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "快递单号:75312345678901",
+        "亲,您的快递单号:75312345678901,明天就能查到物流",
+        "订单号 3567890123456789012 已发货",
+        "这罐奶粉的生产日期在罐底,订单号是3567890123456789",
+    ],
+)
+def test_numbers_with_their_label_are_not_personal_data(model: RiskModel, text: str) -> None:
+    shipped = ComplianceFilter.load(risk_model=model)
+    assert shipped.check(text).verdict == "pass"
 
 
 def test_the_bundled_model_was_trained_on_the_shipped_replies(
@@ -210,10 +241,29 @@ def test_model_violations_name_the_model_and_the_platform_rule(model: RiskModel)
 
 def test_invoice_refusals_are_only_flagged_for_tmall() -> None:
     shipped = ComplianceFilter.load()
-    text = "发票这个真没办法,小本生意做不起这个"
+    text = "发票这个真没办法开,我们不提供的"
     assert "invoice_refusal" in shipped.categories_for("tmall")
     assert "invoice_refusal" not in shipped.categories_for("taobao")
+    assert "invoice_refusal" in {v.category for v in shipped.check(text, "tmall").violations}
     assert not any(v.category == "invoice_refusal" for v in shipped.check(text).violations)
+
+
+def test_the_model_checks_a_category_where_the_platform_rule_applies(tmp_path: Path) -> None:
+    # Switching the rules off one by one leaves the model's check of the category,
+    # and a shop's own C店-only rule does not make the model check C店s.
+    off = ["invoice_refusal.refuse", "invoice_refusal.surcharge"]
+    assert "invoice_refusal" in ComplianceFilter.load(disable=off).categories_for("tmall")
+    (tmp_path / "mine.yaml").write_text(
+        "category: invoice_refusal\nmessage: 票\nshop_types: [taobao]\nrules:\n"
+        "  - id: shop.no_invoice\n    pattern: 不开票\n",
+        encoding="utf-8",
+    )
+    shop = ComplianceFilter.load([tmp_path])
+    assert "model.invoice_refusal" not in {
+        v.rule for v in shop.check("发票这个真没办法开,我们不提供的", "taobao").violations
+    }
+    with pytest.raises(RuleError, match=r"model\.extreme_claim"):
+        ComplianceFilter.load(disable=["model.extreme_claim"])
 
 
 # -- bad models and data ---------------------------------------------------------------
@@ -247,6 +297,25 @@ def test_malformed_training_replies_name_file_and_line(
     with pytest.raises(CorpusError, match=fragment) as info:
         read_replies(path)
     assert "shop.jsonl:2" in str(info.value)
+
+
+def test_a_reply_too_long_to_check_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "shop.jsonl"
+    path.write_text(json.dumps({"text": "亲" * 2001, "categories": []}) + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"shop\.jsonl:1.*longer"):
+        read_replies(path)
+
+
+def test_an_unreachable_false_block_cap_is_reported(corpus: RiskCorpus, tmp_path: Path) -> None:
+    small = RiskCorpus(train=corpus.train[::6], dev=corpus.dev[::4])
+    said: list[str] = []
+    result = train_risk_model(
+        tmp_path, grid=(RiskConfig(c=10.0),), corpus=small, max_false_blocks=0.0,
+        progress=said.append,
+    )
+    if result.metadata["dev_metrics"]["safe_blocked"] > 0:
+        assert result.metadata["cap_met"] is False
+        assert any(m.startswith("warning: no candidate") for m in said)
 
 
 def test_the_same_reply_with_two_labels_is_refused(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -51,7 +52,7 @@ from quickphrase.model.artifact import (
 )
 from quickphrase.model.normalize import canonical_chars
 from quickphrase.model.risk import SAFE, clause_spans, needs_clauses, risk_input
-from quickphrase.phrases.compliance import ComplianceFilter
+from quickphrase.phrases.compliance import MAX_CHECK_CHARS, ComplianceFilter
 
 from .corpus import CorpusError, read_jsonl
 from .export import feature_config, to_onnx
@@ -116,6 +117,8 @@ def read_replies(path: Path) -> list[Reply]:
             raise CorpusError(
                 f"{where}: 'categories' must be a list of {', '.join(KNOWN_CATEGORIES)}"
             )
+        if len(text) > MAX_CHECK_CHARS:
+            raise CorpusError(f"{where}: 'text' is longer than {MAX_CHECK_CHARS} characters")
         learnt = tuple(c for c in categories if c in CATEGORIES)
         replies.append(Reply(text, learnt, f"{path.name}:{number}"))
     return replies
@@ -372,7 +375,9 @@ def choose_decision(
 ) -> Decision:
     floors = choose_rule_floors(scores, matches, loss)
     already = np.array([bool(k) for k in matches.kept(scores, floors)])
-    return Decision(floors, choose_thresholds(scores, budget, already))
+    thresholds = choose_thresholds(scores, budget, already)
+    # A threshold under its floor would swap a rule's precise span for a clause.
+    return Decision(floors, {c: max(t, floors[c]) for c, t in thresholds.items()})
 
 
 def choose_rule_floors(
@@ -449,11 +454,18 @@ class RiskCandidate:
     dev_recall: dict[str, float]
     dev_false_blocks: float
 
+    max_false_blocks: float = 1.0
+
     @property
-    def key(self) -> tuple[float, float]:
-        """Worst category first (every category must be caught), then the mean."""
+    def meets_cap(self) -> bool:
+        return self.dev_false_blocks <= self.max_false_blocks
+
+    @property
+    def key(self) -> tuple[bool, float, float]:
+        """Within the false-block cap first, then the worst category (every
+        category must be caught), then the mean."""
         recalls = list(self.dev_recall.values())
-        return (round(min(recalls), 4), round(float(np.mean(recalls)), 4))
+        return (self.meets_cap, round(min(recalls), 4), round(float(np.mean(recalls)), 4))
 
 
 @dataclass
@@ -508,7 +520,7 @@ def train_risk_model(
 
     train_matches, dev_matches = RuleMatches.of(corpus.train), RuleMatches.of(corpus.dev)
     candidates = []
-    best: tuple[tuple[float, float], RiskCandidate, Decision, Pipeline] | None = None
+    best: tuple[tuple[bool, float, float], RiskCandidate, Decision, Pipeline] | None = None
     for n, config in enumerate(grid, start=1):
         progress(f"[{n}/{len(grid)}] {config.describe()}: 5-fold floors and thresholds, then dev")
         oof = out_of_fold(config, corpus.train, train_matches.any)
@@ -523,7 +535,8 @@ def train_risk_model(
             for budget in BUDGETS:
                 decision = choose_decision(oof, train_matches, budget, loss)
                 recall, blocked = decision.evaluate(dev, dev_matches)
-                options.append((RiskCandidate(config, budget, loss, recall, blocked), decision))
+                cand = RiskCandidate(config, budget, loss, recall, blocked, max_false_blocks)
+                options.append((cand, decision))
         # The most recall within the false-block cap; failing that, the fewest blocks.
         within = [o for o in options if o[0].dev_false_blocks <= max_false_blocks]
         cand, decision = (
@@ -534,7 +547,7 @@ def train_risk_model(
         candidates.append(cand)
         progress(
             f"      budget {cand.budget:.1%}, rule loss {cand.rule_loss:.1%}: rules + model on "
-            f"dev catch min {cand.key[0]:.3f}, mean {cand.key[1]:.3f}; "
+            f"dev catch min {cand.key[1]:.3f}, mean {cand.key[2]:.3f}; "
             f"safe replies blocked {cand.dev_false_blocks:.2%}"
         )
         if best is None or cand.key > best[0]:
@@ -542,6 +555,11 @@ def train_risk_model(
     assert best is not None
     _, chosen_cand, decision, pipeline = best
     config, thresholds = chosen_cand.config, decision.thresholds
+    if not chosen_cand.meets_cap:
+        progress(
+            f"warning: no candidate blocks at most {max_false_blocks:.1%} of the dev's safe "
+            f"replies; the closest blocks {chosen_cand.dev_false_blocks:.2%}"
+        )
     progress(
         f"chosen: {config.describe()}, budget {chosen_cand.budget:.1%}, "
         f"rule loss {chosen_cand.rule_loss:.1%}"
@@ -558,6 +576,7 @@ def train_risk_model(
         "false_block_budget": chosen_cand.budget,
         "rule_loss": chosen_cand.rule_loss,
         "max_false_blocks": max_false_blocks,
+        "cap_met": chosen_cand.meets_cap,
         "corpus_sha256": corpus.fingerprint(),
         "corpus_counts": {k: {"train": t, "dev": d} for k, (t, d) in corpus.counts().items()},
         "extra_data": [p.name for p in extra_data],
@@ -578,12 +597,13 @@ def train_risk_model(
             for c in candidates
         ],
     }
-    # Build in a scratch directory so a failed run never leaves a half-written model.
-    scratch = Path(tempfile.mkdtemp(prefix="quickphrase-risk-"))
+    # Build beside the target and rename into place, metadata last, so an
+    # interrupted run never leaves a graph next to another model's features.
+    scratch = Path(tempfile.mkdtemp(prefix=".quickphrase-risk-", dir=out_dir))
     try:
         write_risk_model(pipeline, scratch, metadata)
         for name in (RISK_ONNX_FILE, FEATURES_FILE, METADATA_FILE):
-            shutil.copyfile(scratch / name, out_dir / name)
+            os.replace(scratch / name, out_dir / name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     progress("thresholds: " + ", ".join(f"{c} {t:.2f}" for c, t in thresholds.items()))

@@ -21,7 +21,7 @@ def rule_advice() -> dict[str, str]:
     from quickphrase.phrases.compliance import ComplianceFilter, RuleError
 
     try:
-        rules = ComplianceFilter.load().rules
+        rules = ComplianceFilter.load(risk_model=False).rules
     except (RuleError, OSError):  # a broken install still gets its report
         return {}
     advice: dict[str, str] = {}
