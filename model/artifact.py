@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .features import NgramFeaturizer
+
 ONNX_FILE = "intent.onnx"
 RISK_ONNX_FILE = "risk.onnx"
 FEATURES_FILE = "features.json"
@@ -108,3 +110,13 @@ def read_artifact(model_dir: Path, onnx_file: str) -> ModelFiles:
         features=read_json(FEATURES_FILE),
         metadata=read_json(METADATA_FILE),
     )
+
+
+def load_featurizer(files: ModelFiles, model_dir: Path, native: bool | None) -> NgramFeaturizer:
+    """The serving featuriser of a model directory; a malformed file names itself."""
+    try:
+        return NgramFeaturizer.from_config(files.features, native=native)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(
+            f"model file {model_dir / FEATURES_FILE} is malformed: {exc!r}"
+        ) from None

@@ -16,10 +16,10 @@ from .artifact import (
     ONNX_FILE,
     ModelFiles,
     ModelLoadError,
+    load_featurizer,
     read_model_files,
     resolve_model_dir,
 )
-from .features import NgramFeaturizer
 from .normalize import normalize
 from .runtime import inference_session
 from .segment import Segmented, Segmenter
@@ -131,12 +131,7 @@ class IntentClassifier:
         self.labels: list[str] = files.labels
         self.thresholds = files.thresholds
         self.max_chars = max_chars
-        try:
-            self._featurizer = NgramFeaturizer.from_config(files.features, native=native)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelLoadError(
-                f"model file {self.model_dir / FEATURES_FILE} is malformed: {exc!r}"
-            ) from None
+        self._featurizer = load_featurizer(files, self.model_dir, native)
         self._segmenter = segmenter or Segmenter(native=native)
         try:
             self._session = inference_session(files.onnx_bytes, threads)

@@ -33,14 +33,13 @@ import onnxruntime as ort
 
 from .artifact import (
     BUNDLED_RISK_DIR,
-    FEATURES_FILE,
     METADATA_FILE,
     RISK_MODEL_ENV,
     RISK_ONNX_FILE,
     ModelLoadError,
+    load_featurizer,
     read_artifact,
 )
-from .features import NgramFeaturizer
 from .runtime import inference_session
 
 SAFE = "safe"
@@ -157,12 +156,7 @@ class RiskModel:
             raise ModelLoadError(
                 f"model file {self.model_dir / METADATA_FILE} is malformed: {exc!r}"
             ) from None
-        try:
-            self._featurizer = NgramFeaturizer.from_config(files.features, native=native)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelLoadError(
-                f"model file {self.model_dir / FEATURES_FILE} is malformed: {exc!r}"
-            ) from None
+        self._featurizer = load_featurizer(files, self.model_dir, native)
         self._run_options = ort.RunOptions()
         try:
             self._session = inference_session(files.onnx_bytes, threads)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +20,28 @@ def load_classifier(model: Path | None) -> IntentClassifier:
         return IntentClassifier(model)
     except ModelLoadError as exc:
         raise fail(str(exc), EXIT_CONFIG) from None
+
+
+def existing_data(data: list[Path] | None) -> list[Path]:
+    """The --data files, each checked to exist (exit 2 otherwise)."""
+    extra = list(data or [])
+    for path in extra:
+        if not path.is_file():
+            raise fail(f"training data not found: {path}", EXIT_BAD_INPUT)
+    return extra
+
+
+@contextmanager
+def training_failures(target: Path) -> Iterator[None]:
+    """Unusable data or an unwritable model directory: a clear error, exit 2."""
+    from quickphrase.training.corpus import CorpusError
+
+    try:
+        yield
+    except CorpusError as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        raise fail(f"cannot write the model to {target}: {reason(exc)}", EXIT_BAD_INPUT) from None
 
 
 def train(
@@ -42,21 +66,13 @@ def train(
     ] = True,
 ) -> None:
     """Train the intent model on the shipped corpus (and --data) and export it to ONNX."""
-    from quickphrase.training.corpus import CorpusError
     from quickphrase.training.train import DEFAULT_GRID, bundled_config, train_model
 
-    extra = list(data or [])
-    for path in extra:
-        if not path.is_file():
-            raise fail(f"training data not found: {path}", EXIT_BAD_INPUT)
+    extra = existing_data(data)
     target = out or (Path("quickphrase-model") if extra else BUNDLED_MODEL_DIR)
     grid = DEFAULT_GRID if search else (bundled_config(),)
-    try:
+    with training_failures(target):
         train_model(target, extra_data=extra, grid=grid, progress=lambda m: typer.echo(m, err=True))
-    except CorpusError as exc:
-        raise fail(str(exc), EXIT_BAD_INPUT) from None
-    except OSError as exc:
-        raise fail(f"cannot write the model to {target}: {reason(exc)}", EXIT_BAD_INPUT) from None
     if target != BUNDLED_MODEL_DIR:
         typer.echo(f"use it with --model {target} or QUICKPHRASE_MODEL={target}", err=True)
 
@@ -95,15 +111,11 @@ def train_risk(
     ] = 0.01,
 ) -> None:
     """Train the compliance filter's risk model on labelled agent replies and export it to ONNX."""
-    from quickphrase.training.corpus import CorpusError
     from quickphrase.training.risk import DEFAULT_GRID, bundled_risk_config, train_risk_model
 
-    extra = list(data or [])
-    for path in extra:
-        if not path.is_file():
-            raise fail(f"training data not found: {path}", EXIT_BAD_INPUT)
+    extra = existing_data(data)
     target = out or (Path("quickphrase-risk-model") if extra else BUNDLED_RISK_DIR)
-    try:
+    with training_failures(target):
         grid = DEFAULT_GRID if search else (bundled_risk_config(),)
         train_risk_model(
             target,
@@ -112,10 +124,6 @@ def train_risk(
             max_false_blocks=max_false_blocks,
             progress=lambda m: typer.echo(m, err=True),
         )
-    except CorpusError as exc:
-        raise fail(str(exc), EXIT_BAD_INPUT) from None
-    except OSError as exc:
-        raise fail(f"cannot write the model to {target}: {reason(exc)}", EXIT_BAD_INPUT) from None
     if target != BUNDLED_RISK_DIR:
         typer.echo(f"use it with QUICKPHRASE_RISK_MODEL={target}", err=True)
 

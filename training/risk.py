@@ -52,11 +52,11 @@ from quickphrase.model.artifact import (
 )
 from quickphrase.model.normalize import canonical_chars
 from quickphrase.model.risk import SAFE, clause_spans, needs_clauses, risk_input
-from quickphrase.phrases.compliance import MAX_CHECK_CHARS, ComplianceFilter
+from quickphrase.phrases.compliance import CATEGORIES as ALL_CATEGORIES
+from quickphrase.phrases.compliance import MAX_CHECK_CHARS, MODEL_CATEGORIES, ComplianceFilter
 
 from .corpus import CorpusError, read_jsonl
-from .export import feature_config, to_onnx
-from .train import check_writable
+from .train import check_writable, write_model
 
 DATA_DIR = Path(str(resources.files(__package__) / "data" / "compliance"))
 TRAIN_DIR = DATA_DIR / "train"
@@ -64,16 +64,8 @@ DEV_FILE = DATA_DIR / "dev.jsonl"
 
 # Categories the model learns: every blocking category. 广告法 words
 # (extreme_claim) are a closed list the rules already know, and only warn.
-CATEGORIES = (
-    "delivery_promise",
-    "pii_leak",
-    "off_platform",
-    "review_cashback",
-    "fake_transaction",
-    "abusive",
-    "invoice_refusal",
-)
-KNOWN_CATEGORIES = (*CATEGORIES, "extreme_claim")
+CATEGORIES = MODEL_CATEGORIES
+KNOWN_CATEGORIES = ALL_CATEGORIES
 FOLDS = 5
 MIN_THRESHOLD = 0.2  # below this a flag is a guess, whatever the budget allows
 MAX_RULE_FLOOR = 0.3  # the model only overrules a rule when it is this sure of "safe"
@@ -478,18 +470,7 @@ class RiskTrainResult:
 
 
 def write_risk_model(pipeline: Pipeline, out_dir: Path, metadata: dict[str, Any]) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model = to_onnx(
-        pipeline, list(pipeline.classes_), version=metadata["version"], name="quickphrase_risk"
-    )
-    (out_dir / RISK_ONNX_FILE).write_bytes(model.SerializeToString())
-    (out_dir / FEATURES_FILE).write_text(
-        json.dumps(feature_config(pipeline), ensure_ascii=False, separators=(",", ":")),
-        encoding="utf-8",
-    )
-    (out_dir / METADATA_FILE).write_text(
-        json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    write_model(pipeline, out_dir, metadata, onnx_file=RISK_ONNX_FILE, graph="quickphrase_risk")
 
 
 def train_risk_model(

@@ -122,11 +122,19 @@ def select(
     return best[1], best[2], candidates
 
 
-def write_model(pipeline: Pipeline, out_dir: Path, metadata: dict[str, Any]) -> None:
+def write_model(
+    pipeline: Pipeline,
+    out_dir: Path,
+    metadata: dict[str, Any],
+    *,
+    onnx_file: str = ONNX_FILE,
+    graph: str = "quickphrase_intent",
+) -> None:
+    """The graph, features and metadata of a fitted pipeline (intent or risk model)."""
     labels = list(pipeline.classes_)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = to_onnx(pipeline, labels, version=metadata.get("version", ""))
-    (out_dir / ONNX_FILE).write_bytes(model.SerializeToString())
+    model = to_onnx(pipeline, labels, version=metadata.get("version", ""), name=graph)
+    (out_dir / onnx_file).write_bytes(model.SerializeToString())
     (out_dir / FEATURES_FILE).write_text(
         json.dumps(feature_config(pipeline), ensure_ascii=False, separators=(",", ":")),
         encoding="utf-8",
