@@ -18,6 +18,11 @@ Configurations, all in this one session:
 
 - ``2 workers`` vs ``1 worker`` with the default repeat cache: the headline
   throughput on the 1,000,000-line log, and the gain from the second core;
+- ``1 worker, on one CPU``: the same pinned to one CPU (``sched_setaffinity``).
+  Unpinned, one worker still has the idle second core for the kernel's share
+  of its work (writing a gigabyte of output into the page cache, say), so
+  "1 worker" vs "2 workers" understates what the second core adds and the
+  pinned run overstates it a little: the two bracket it;
 - the same two with ``--cache-size 0`` (every line classified and ranked on
   its own: the cost of a log without repeats) on a shorter log, since that is
   several times slower;
@@ -41,6 +46,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -49,6 +55,7 @@ from quickphrase.training.chatlog import ChatLog
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "batch.json"
 QUICKPHRASE = Path(sys.executable).parent / "quickphrase"
+ONE_CPU = "on one CPU"
 
 
 def peak_memory(process: psutil.Process, stop: threading.Event, out: list[tuple[int, int]]) -> None:
@@ -74,10 +81,18 @@ def peak_memory(process: psutil.Process, stop: threading.Event, out: list[tuple[
     out.append((peak_rss, peak_pss))
 
 
-def run(log: Path, out: Path, *options: str, sample: bool = False) -> dict[str, float]:
+def run(
+    log: Path, out: Path, *options: str, sample: bool = False, one_cpu: bool = False
+) -> dict[str, float]:
     command = [str(QUICKPHRASE), "batch", str(log), "-o", str(out), *options]
+    # Replacing the last run's gigabyte would charge this run for freeing it
+    # (0.3-0.7 s of system time here), which a first run never pays; and the
+    # kernel would write the last runs' output back to disk during this one.
+    out.unlink(missing_ok=True)
+    os.sync()
+    pin = (lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})) if one_cpu else None
     started = time.perf_counter()
-    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, preexec_fn=pin)
     stop, peak = threading.Event(), []
     sampler = None
     if sample:
@@ -106,14 +121,15 @@ def run(log: Path, out: Path, *options: str, sample: bool = False) -> dict[str, 
 
 def measure(
     rounds: int, configs: dict[str, tuple[Path, list[str]]], out: Path
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
+    # A configuration named "... on one CPU" runs pinned to a single CPU.
     """Time every configuration ``rounds`` times in turns, then sample memory once each."""
     timed: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
     for round_ in range(rounds):
         order = list(configs) if round_ % 2 == 0 else list(configs)[::-1]
         for name in order:
             log, options = configs[name]
-            timed[name].append(run(log, out, *options))
+            timed[name].append(run(log, out, *options, one_cpu=name.endswith(ONE_CPU)))
             print(
                 f"round {round_ + 1}/{rounds} {name:32} "
                 f"{timed[name][-1]['lines_per_s']:,.0f} lines/s",
@@ -123,7 +139,7 @@ def measure(
     summary = {}
     for name, results in timed.items():
         log, options = configs[name]
-        memory = run(log, out, *options, sample=True)
+        memory = run(log, out, *options, sample=True, one_cpu=name.endswith(ONE_CPU))
         summary[name] = {
             "lines": results[0]["lines"],
             "seconds_median": round(statistics.median(r["seconds"] for r in results), 2),
@@ -135,12 +151,34 @@ def measure(
             "scoring_lines_per_s_median": round(
                 statistics.median(r["scoring_lines_per_s"] for r in results)
             ),
+            "lines_per_s_each_round": [round(r["lines_per_s"]) for r in results],
+            "scoring_lines_per_s_each_round": [round(r["scoring_lines_per_s"]) for r in results],
             "peak_rss_mb": round(memory["peak_rss_mb"], 1),
             "peak_pss_mb": round(memory["peak_pss_mb"], 1),
             "rounds": rounds,
         }
         print(f"{name:32} {json.dumps(summary[name])}", flush=True)
     return summary
+
+
+def gain(runs: dict[str, dict[str, Any]], two: str, one: str, kind: str = "") -> dict[str, Any]:
+    """Two workers' speed over one's: the ratio of the medians, and the median
+    of each round's ratio (runs minutes apart, so less exposed to a slow spell)."""
+    each = [
+        a / b
+        for a, b in zip(
+            runs[two][f"{kind}lines_per_s_each_round"],
+            runs[one][f"{kind}lines_per_s_each_round"],
+            strict=True,
+        )
+    ]
+    return {
+        "of_medians": round(
+            runs[two][f"{kind}lines_per_s_median"] / runs[one][f"{kind}lines_per_s_median"], 2
+        ),
+        "median_of_rounds": round(statistics.median(each), 2),
+        "rounds": [round(r, 2) for r in each],
+    }
 
 
 def main() -> None:
@@ -162,6 +200,7 @@ def main() -> None:
             {
                 "2 workers": (big, ["--workers", "2"]),
                 "1 worker": (big, ["--workers", "1"]),
+                f"1 worker, {ONE_CPU}": (big, ["--workers", "1"]),
                 "2 workers, no cache": (short, ["--workers", "2", "--cache-size", "0"]),
                 "1 worker, no cache": (short, ["--workers", "1", "--cache-size", "0"]),
                 "2 workers, mixed log + report": (
@@ -179,23 +218,17 @@ def main() -> None:
             "distinct_buyer_messages": len(set(chats.buyer)),
         },
         "runs": runs,
-        "gain_two_cores_over_one": round(
-            runs["2 workers"]["lines_per_s_median"] / runs["1 worker"]["lines_per_s_median"], 2
-        ),
-        "scoring_gain_two_cores_over_one": round(
-            runs["2 workers"]["scoring_lines_per_s_median"]
-            / runs["1 worker"]["scoring_lines_per_s_median"],
-            2,
-        ),
-        "gain_two_cores_over_one_no_cache": round(
-            runs["2 workers, no cache"]["lines_per_s_median"]
-            / runs["1 worker, no cache"]["lines_per_s_median"],
-            2,
+        "gain_two_cores_over_one": gain(runs, "2 workers", "1 worker"),
+        "gain_two_cores_over_one_pinned": gain(runs, "2 workers", f"1 worker, {ONE_CPU}"),
+        "scoring_gain_two_cores_over_one": gain(runs, "2 workers", "1 worker", "scoring_"),
+        "gain_two_cores_over_one_no_cache": gain(runs, "2 workers, no cache", "1 worker, no cache"),
+        "scoring_gain_two_cores_over_one_no_cache": gain(
+            runs, "2 workers, no cache", "1 worker, no cache", "scoring_"
         ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in results.items() if k.startswith("gain")}))
+    print(json.dumps({k: v for k, v in results.items() if "gain" in k}))
 
 
 if __name__ == "__main__":

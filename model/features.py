@@ -53,10 +53,14 @@ class _Table:
 
     @classmethod
     def build(cls, pairs: list[tuple[int, int]]) -> _Table:
-        pairs.sort()
         keys = np.array([k for k, _ in pairs], dtype=np.int64)
         columns = np.array([c for _, c in pairs], dtype=np.int64)
-        return cls(keys, columns)
+        return cls.sorted(keys, columns)
+
+    @classmethod
+    def sorted(cls, keys: np.ndarray, columns: np.ndarray) -> _Table:
+        order = np.lexsort((columns, keys))  # by key, then column, as pairs sort
+        return cls(keys[order], columns[order].astype(np.int64))
 
     def lookup(self, keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(positions in ``keys`` that are in the table, their columns)."""
@@ -150,15 +154,23 @@ class CharBlock(_Block):
         self.ngram_range = ngram_range
         self.offset = offset
         self.size = len(vocabulary)
-        by_length: dict[int, list[tuple[int, int]]] = {
-            n: [] for n in range(ngram_range[0], ngram_range[1] + 1)
-        }
-        for column, gram in enumerate(vocabulary):
-            key = 0
-            for ch in gram:
-                key = (key << _CHAR_BITS) | ord(ch)
-            by_length[len(gram)].append((key, column + offset))
-        self.tables = {n: _Table.build(pairs) for n, pairs in by_length.items()}
+        # In NumPy, not per n-gram: a vocabulary has 10^5 of them, and this
+        # runs at every start of the CLI, the sidecar and each batch worker.
+        lengths = np.fromiter(map(len, vocabulary), dtype=np.int64, count=len(vocabulary))
+        units = np.frombuffer(
+            "".join(vocabulary).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+        ).astype(np.int64)
+        starts = np.cumsum(lengths) - lengths
+        lo, hi = ngram_range
+        if len(lengths) and (lengths.min() < lo or lengths.max() > hi):
+            raise ValueError(f"the vocabulary holds n-grams outside {ngram_range}")
+        self.tables = {}
+        for n in range(lo, hi + 1):
+            grams = np.flatnonzero(lengths == n)
+            keys = np.zeros(len(grams), dtype=np.int64)
+            for k in range(n):
+                keys = (keys << _CHAR_BITS) | units[starts[grams] + k]
+            self.tables[n] = _Table.sorted(keys, grams + offset)
 
     def hits(self, rows: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         rows = [r.replace(" ", "") for r in rows] if self.strip_spaces else rows

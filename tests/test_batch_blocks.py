@@ -119,6 +119,42 @@ def test_the_native_counter_counts_records_as_csv_does(text: str, delimiter: str
     assert blocks_module.count_csv_records(text, delimiter, limit) == csv_count(text, delimiter)
 
 
+def lines_in(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+@native_counter
+@settings(max_examples=3000, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(
+            ["在吗", "a", ",", "\t", '"', '""', "\n", "\r", "\r\n", " ", '"q,\nz"', "x\ty",
+             "尺码", "\x00"]
+        ),
+        max_size=16,
+    ).map("".join),
+    delimiter=st.sampled_from([",", "\t"]),
+    encoding=st.sampled_from(["utf-8", "gb18030"]),
+)
+def test_the_byte_counter_counts_undecoded_utf8_and_gbk_as_the_text_counter_does(
+    text: str, delimiter: str, encoding: str
+) -> None:
+    limit = csv.field_size_limit()
+    records, lines = blocks_module.count_csv_bytes(text.encode(encoding), delimiter, limit)
+    assert records == blocks_module.count_csv_records(text, delimiter, limit)
+    assert lines == lines_in(text)
+
+
+@native_counter
+def test_the_byte_counter_leaves_a_field_over_the_limit_in_bytes_to_csv() -> None:
+    # Three characters, nine bytes in UTF-8: csv would take it, the byte
+    # counter cannot tell, so csv counts.
+    assert blocks_module.count_csv_bytes("在吗呢\n".encode(), ",", 5) == (-1, 1)
+    assert blocks_module.count_csv_records("在吗呢\n", ",", 5) == 1
+    with pytest.raises(ValueError, match="below 0x30"):
+        blocks_module.count_csv_bytes(b"a|b\n", "|", 5)
+
+
 @native_counter
 def test_the_native_counter_counts_a_generated_chat_log(tmp_path: Path) -> None:
     from quickphrase.training.chatlog import ChatLog

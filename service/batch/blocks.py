@@ -14,6 +14,7 @@ block that would end inside a quoted field takes more of the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -31,9 +32,13 @@ from .parsing import (
 from .rows import Reject, Row
 
 try:
-    from ._records import count_csv_records
+    from ._records import count_csv_bytes, count_csv_records
 except ImportError:  # installed without a C compiler: csv counts
-    count_csv_records = None
+    count_csv_bytes = count_csv_records = None
+
+# Encodings whose multi-byte characters never hold a byte below 0x30, where
+# quotes, line ends, commas and tabs are found in the bytes themselves.
+_ASCII_SAFE = frozenset({"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "ascii"})
 
 BLOCK_BYTES = 1 << 17  # about 2,000 chat lines
 
@@ -111,6 +116,11 @@ def count(
     and more of the file follows."""
     if layout.format == "jsonl":
         return sum(map(bool, map(bytes.strip, block.split(b"\n")))), block.count(b"\n")
+    if count_csv_bytes is not None and layout.format != "text" and _ascii_safe(layout.encoding):
+        # Most blocks: counted without decoding them.
+        records, lines = count_csv_bytes(block, layout.delimiter, csv.field_size_limit())
+        if records >= 0:
+            return records, lines
     text = block.decode(layout.encoding, "surrogateescape")
     lines = text.count("\n") + text.count("\r") - text.count("\r\n")
     if layout.format == "text":
@@ -132,6 +142,13 @@ def count(
     if ends_open and not last:
         return None
     return len(records), lines
+
+
+def _ascii_safe(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name in _ASCII_SAFE
+    except LookupError:
+        return False
 
 
 def _cut(data: bytes, fmt: str) -> int:

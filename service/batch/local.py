@@ -1,9 +1,11 @@
 """The local engine: read in chunks, score on every core, write in input order.
 
-The main process cuts the log into blocks of raw records, writes and builds
-the report; worker processes each hold one engine, parse blocks and score
-them. At most a few blocks are in flight, so memory stays flat whatever the
-file size. With one worker everything runs in this process, row by row.
+The main process cuts the log into blocks of raw records, writes the rejects
+and builds the report; worker processes each hold one engine, parse blocks,
+score them and write their output into the output file in input order
+(``shared_output.py``; Parquet output comes back to the main process). At
+most a few blocks are in flight, so memory stays flat whatever the file
+size. With one worker everything runs in this process, row by row.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .job import BatchJob, BatchSummary, ScorerSpec
 from .readers import Block, Source
 from .rows import InputError, Reject, Row
 from .scoring import Scorer
+from .shared_output import DIRECT_WRITES, Placed, SharedOutput
 from .writers import RecordWriter, RejectWriter, Spilled, encode
 
 
@@ -67,16 +70,18 @@ class NoProgress:
 
 
 _scorer: Scorer | None = None  # one per worker process, built by _start_worker
+_output: SharedOutput | None = None  # the output file, where workers write in turn
 _parent_engine: Engine | None = None  # what forked workers inherit
 
 
-def _start_worker(spec: ScorerSpec) -> None:
-    global _scorer
+def _start_worker(spec: ScorerSpec, output: SharedOutput | None) -> None:
+    global _scorer, _output
     _scorer = spec.build(_parent_engine)
+    _output = output
 
 
 def _score_in_worker(
-    rows: list[Row | Reject] | Block, fmt: str, keep: bool, spill: str | None
+    number: int, rows: list[Row | Reject] | Block, fmt: str, keep: bool, spill: str | None
 ) -> ScoredChunk:
     assert _scorer is not None, "worker started without its scorer"
     chunk = score_chunk(_scorer, _rows_of(rows), fmt, keep)
@@ -84,6 +89,8 @@ def _score_in_worker(
         return chunk
     # A chat line's output is about a kilobyte; through the pool's pipe and
     # pickle, the reading process would spend its time copying it.
+    if _output is not None and _output.write(number, chunk.encoded):
+        return replace(chunk, encoded=Placed(len(chunk.encoded)))
     fd, path = tempfile.mkstemp(dir=spill, suffix=".part")
     with os.fdopen(fd, "wb") as part:
         part.write(chunk.encoded)
@@ -107,9 +114,14 @@ class _Workers:
     are spawned and load their own.
     """
 
-    def __init__(self, job: BatchJob, engine: Engine | None) -> None:
+    def __init__(
+        self, job: BatchJob, engine: Engine | None, writer: RecordWriter | None = None
+    ) -> None:
+        """With ``writer`` (a JSONL or CSV one, where ``os.pwrite`` exists),
+        workers write their output into its file themselves."""
         self._job = job
         self._pool: ProcessPoolExecutor | None = None
+        self.output: SharedOutput | None = None
         if job.workers <= 1:
             self._scorer = job.scorer.build(engine)
             return
@@ -117,13 +129,18 @@ class _Workers:
         forking = "fork" in multiprocessing.get_all_start_methods()
         _parent_engine = (engine or job.scorer.engine.build()) if forking else None
         context = multiprocessing.get_context("fork" if forking else "spawn")
+        if writer is not None and writer.format != "parquet" and DIRECT_WRITES:
+            self.output = SharedOutput(context, *writer.hand_over())
         if forking:
             # Frozen before the fork, what is loaded (the engine) is never
             # walked by the workers' cyclic collections, nor its pages copied.
             gc.freeze()
         try:
             self._pool = ProcessPoolExecutor(
-                job.workers, mp_context=context, initializer=_start_worker, initargs=(job.scorer,)
+                job.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(job.scorer, self.output),
             )
             # Start every worker now, before this process starts threads of
             # its own (the progress bar): forking copies no running threads then.
@@ -142,19 +159,29 @@ class _Workers:
         """Score chunks of rows, or blocks that workers parse, in order.
 
         With ``spill`` (a directory), workers leave encoded output there as
-        ``Spilled`` files instead of sending it back.
+        ``Spilled`` files instead of sending it back; with ``self.output``
+        too, they write it into the output file and the chunks come back
+        ``Placed`` (spilled ones are placed here).
         """
         if self._pool is None:
             for chunk in chunks:
                 yield score_chunk(self._scorer, _rows_of(chunk), fmt, keep)
             return
-        in_flight: deque[Future[ScoredChunk]] = deque()
-        for chunk in chunks:
-            in_flight.append(self._pool.submit(_score_in_worker, chunk, fmt, keep, spill))
+        in_flight: deque[tuple[int, Future[ScoredChunk]]] = deque()
+        for number, chunk in enumerate(chunks):
+            future = self._pool.submit(_score_in_worker, number, chunk, fmt, keep, spill)
+            in_flight.append((number, future))
             if len(in_flight) >= 2 * self._job.workers + 1:
-                yield in_flight.popleft().result()
+                yield self._placed(*in_flight.popleft())
         while in_flight:
-            yield in_flight.popleft().result()
+            yield self._placed(*in_flight.popleft())
+
+    def _placed(self, number: int, future: Future[ScoredChunk]) -> ScoredChunk:
+        chunk = future.result()
+        if self.output is None or not isinstance(chunk.encoded, Spilled):
+            return chunk
+        self.output.place(number, chunk.encoded.path, chunk.encoded.size)
+        return replace(chunk, encoded=Placed(chunk.encoded.size))
 
     @property
     def parallel(self) -> bool:
@@ -163,6 +190,8 @@ class _Workers:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
+        if self.output is not None:
+            self.output.close()
 
 
 def _check_paths(job: BatchJob) -> None:
@@ -217,7 +246,7 @@ def run_local(
         lines = scored = 0
         spill = None
         try:
-            workers = _Workers(job, engine)
+            workers = _Workers(job, engine, writer)
             try:
                 if workers.parallel and writer.format != "parquet":
                     spill = tempfile.mkdtemp(prefix=".quickphrase-spill-", dir=writer.path.parent)
@@ -232,6 +261,8 @@ def run_local(
                     lines += chunk.scored + len(chunk.rejects)
                     scored += chunk.scored
                     progress.update(source.done, lines)
+                if workers.output is not None:
+                    writer.take_back(workers.output.end)
             finally:
                 workers.close()
                 progress.stop()

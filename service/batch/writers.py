@@ -20,6 +20,7 @@ import orjson
 
 from .rows import InputError
 from .scoring import FIELDS
+from .shared_output import Placed
 
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 _NESTED = ("intents", "suggestions", "violations")
@@ -106,6 +107,7 @@ class RecordWriter:
         self.path = Path(path)
         self.format = output_format(self.path)
         self._partial = self.path.with_name(self.path.name + ".partial")
+        self._handed_over = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._open()
@@ -132,7 +134,14 @@ class RecordWriter:
 
     def write_encoded(self, encoded: Any) -> None:
         """Write what ``encode(self.format, records)`` returned, or the
-        ``Spilled`` file holding it (which is then deleted)."""
+        ``Spilled`` file holding it (which is then deleted); ``Placed``
+        output is in the file already."""
+        if isinstance(encoded, Placed):
+            if not self._handed_over:
+                raise RuntimeError("output placed in a file that was not handed over")
+            return
+        if self._handed_over:
+            raise RuntimeError("the file is handed over to the workers: write with them")
         if isinstance(encoded, Spilled):
             self._copy_in(encoded)
         elif self.format == "parquet":
@@ -143,6 +152,21 @@ class RecordWriter:
                 self._flush_tables()
         else:
             self._file.write(encoded)
+
+    def hand_over(self) -> tuple[str, int]:
+        """Let worker processes write the records into the unfinished file
+        (``shared_output``): its path and where the records start."""
+        self._file.flush()
+        self._handed_over = True
+        return str(self._partial), self._file.tell()
+
+    def take_back(self, end: int) -> None:
+        """The workers are done and their records end at byte ``end``."""
+        size = os.fstat(self._file.fileno()).st_size
+        if size != end:  # a block written twice or not at all: never rename it finished
+            raise RuntimeError(f"the workers left {size} bytes where {end} were reserved")
+        self._file.seek(end)
+        self._handed_over = False
 
     def _copy_in(self, spilled: Spilled) -> None:
         self._file.flush()
