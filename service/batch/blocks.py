@@ -38,7 +38,7 @@ except ImportError:  # installed without a C compiler: csv counts
 
 # Encodings whose multi-byte characters never hold a byte below 0x30, where
 # quotes, line ends, commas and tabs are found in the bytes themselves.
-_ASCII_SAFE = frozenset({"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "ascii"})
+_ASCII_SAFE = frozenset({"utf-8", "gb18030", "gbk", "gb2312", "ascii"})
 
 BLOCK_BYTES = 1 << 17  # about 2,000 chat lines
 

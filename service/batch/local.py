@@ -262,7 +262,7 @@ def run_local(
                     scored += chunk.scored
                     progress.update(source.done, lines)
                 if workers.output is not None:
-                    writer.take_back(workers.output.end)
+                    writer.take_back(workers.output.finished_at())
             finally:
                 workers.close()
                 progress.stop()

@@ -12,7 +12,12 @@ them), reserves the next ``size`` bytes of the file and writes there with
 in order, so block ``b - 1`` started first and the wait is short; a worker
 that would wait longer than ``patience`` (its predecessor failed, or is a
 much slower block) spills to a part file instead, and the main process
-reserves and places it when its turn comes. Nothing ever waits for ever.
+reserves and places it when its turn comes.
+
+Nothing ever waits for ever: the turn is polled under a lock taken with a
+deadline, not awaited on a ``multiprocessing.Condition``, whose
+``notify_all`` waits without a deadline for every waiter to wake, and so
+hangs for good once a waiting worker is killed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PATIENCE = 0.05  # seconds a worker waits for its turn before spilling instead
+POLL = 0.0005  # seconds between looks at whose turn it is (a block takes 10-300 ms)
 PLACING_PATIENCE = 10.0  # the main process's turn is already there: this is a hang guard
 
 DIRECT_WRITES = hasattr(os, "pwrite")  # not on Windows: there workers spill
@@ -45,9 +51,11 @@ class SharedOutput:
 
     def __init__(self, context: Any, path: str, start: int) -> None:
         self.path = path
-        self._turn = context.Condition()
+        self.start = start
+        self._lock = context.Lock()
         self._next_block = context.RawValue("q", 0)
         self._next_byte = context.RawValue("q", start)
+        self._written = context.RawValue("q", 0)  # bytes written, to find holes
         self._fd: int | None = None  # each process opens its own
 
     def __getstate__(self) -> dict[str, Any]:
@@ -59,23 +67,20 @@ class SharedOutput:
         ``patience`` seconds (default ``PATIENCE``)."""
         patience = PATIENCE if patience is None else patience
         deadline = time.monotonic() + patience
-        # Never block without a deadline: a worker killed while holding the
-        # lock must not hang the others.
-        if not self._turn.acquire(timeout=patience):
-            return None
-        try:
-            while self._next_block.value != block:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._turn.wait(left)
-            offset = self._next_byte.value
-            self._next_byte.value = offset + size
-            self._next_block.value = block + 1
-            self._turn.notify_all()
-        finally:
-            self._turn.release()
-        return offset
+        while True:
+            if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                return None  # held by a process that died holding it, or just busy
+            try:
+                if self._next_block.value == block:
+                    offset = self._next_byte.value
+                    self._next_byte.value = offset + size
+                    self._next_block.value = block + 1
+                    return offset
+            finally:
+                self._lock.release()
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(POLL)
 
     def write(self, block: int, data: bytes, patience: float | None = None) -> bool:
         """Write block ``block``'s output in its place; False (nothing written)
@@ -83,12 +88,8 @@ class SharedOutput:
         offset = self.reserve(block, len(data), patience)
         if offset is None:
             return False
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY)
-        view = memoryview(data)
-        while view:
-            written = os.pwrite(self._fd, view, offset)
-            view, offset = view[written:], offset + written
+        _write_at(self._file(), data, offset)
+        self._count(len(data))
         return True
 
     def place(self, block: int, part: str, size: int) -> None:
@@ -97,22 +98,57 @@ class SharedOutput:
         offset = self.reserve(block, size, patience=PLACING_PATIENCE)
         if offset is None:  # every block before this one is in place: a bug, or a dead worker
             raise RuntimeError(f"block {block} of the output never got its turn")
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY)
-        copied = _copy(part, self._fd, offset, size)
+        copied = _copy(part, self._file(), offset, size)
         os.unlink(part)
         if copied != size:
             raise OSError(f"{part} held {copied} bytes, not {size}")
+        self._count(size)
+
+    @property
+    def written(self) -> int:
+        """Bytes written so far; once the workers are done, ``end - start``
+        unless a reserved block was never written."""
+        return self._written.value
+
+    def _count(self, size: int) -> None:
+        if not self._lock.acquire(timeout=PLACING_PATIENCE):
+            raise RuntimeError("the output's lock is held by a worker that never let go")
+        try:
+            self._written.value += size
+        finally:
+            self._lock.release()
+
+    def _file(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY)
+        return self._fd
 
     @property
     def end(self) -> int:
-        """The byte after the last one reserved (once the workers are done)."""
+        """The byte after the last one reserved."""
         return self._next_byte.value
+
+    def finished_at(self) -> int:
+        """Where the records end, once the workers are done; an error if a
+        reserved block was never written (it would leave a hole of NULs)."""
+        reserved = self.end - self.start
+        if self.written != reserved:
+            raise RuntimeError(f"{reserved} bytes of output reserved, {self.written} written")
+        return self.end
 
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if not written:
+            raise OSError(f"could not write at byte {offset} of the output")
+        view, offset = view[written:], offset + written
 
 
 def _copy(part: str, fd: int, offset: int, size: int) -> int:
@@ -130,10 +166,8 @@ def _copy(part: str, fd: int, offset: int, size: int) -> int:
             pass
         source.seek(copied)
         while chunk := source.read(1 << 20):
-            view = memoryview(chunk)
-            while view:
-                written = os.pwrite(fd, view, offset + copied)
-                view, copied = view[written:], copied + written
+            _write_at(fd, chunk, offset + copied)
+            copied += len(chunk)
     return copied
 
 
