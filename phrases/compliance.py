@@ -59,6 +59,15 @@ MODEL_RULE_PREFIX = "model."
 DEFAULT_NEGATION_AFTER_GAP = 2
 _CLAUSE_END = re.compile(r"[。!?;\n,]")
 _SENTENCE_END = re.compile(r"[。!?;\n]")
+# A question that repeats what the buyer (or someone else) said, before the
+# agent answers it: 你说差评要删掉才给退款?没有这回事; 有人加你vx说是我们店的?
+# Its words are not the agent's. 你说你是不是傻? asks the buyer about
+# themselves: that one is the agent's.
+_ECHOED_QUESTION = re.compile(
+    r"\s*(?:亲亲|宝子|老铁|家人们|[亲宝嗯哦噢啊呀哈~\s]){0,3}"
+    r"(?:(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)(?![你您])"
+    r"|(?:要是|如果|万一)?(?:有人|有些人|别人|对方))"
+)
 
 
 class RuleError(ValueError):
@@ -208,6 +217,8 @@ class Rule:
                 continue
             if self.negation_after is not None and self.negation_after.match(text, end):
                 continue
+            if self.mask is None and _echoes_a_question(text, start, end):
+                continue  # personal data is masked even when quoted
             yield start, end
 
 
@@ -227,6 +238,12 @@ def _around(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple
     before = [m.end() for m in boundary.finditer(text, 0, start)]
     after = boundary.search(text, end)
     return (before[-1] if before else 0), (after.start() if after else len(text))
+
+
+def _echoes_a_question(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is in a question that repeats someone's words."""
+    begin, stop = _around(text, start, end, _SENTENCE_END)
+    return stop < len(text) and text[stop] == "?" and bool(_ECHOED_QUESTION.match(text, begin))
 
 
 def _words(values: Any, where: str) -> re.Pattern[str] | None:

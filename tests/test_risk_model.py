@@ -23,9 +23,11 @@ from quickphrase.training.risk import (
     CATEGORIES,
     MAX_RULE_FLOOR,
     Reply,
+    RiskCandidate,
     RiskConfig,
     RiskCorpus,
     Scores,
+    best_option,
     best_scores,
     choose_rule_floors,
     choose_thresholds,
@@ -316,6 +318,25 @@ def test_an_unreachable_false_block_cap_is_reported(corpus: RiskCorpus, tmp_path
     if result.metadata["dev_metrics"]["safe_blocked"] > 0:
         assert result.metadata["cap_met"] is False
         assert any(m.startswith("warning: no candidate") for m in said)
+
+
+def option(min_recall: float, blocked: float, cap: float) -> tuple[RiskCandidate, str]:
+    candidate = RiskCandidate(
+        RiskConfig(), 0.01, 0.01, {"abusive": min_recall, "pii_leak": 1.0}, blocked, cap
+    )
+    return candidate, f"{min_recall}/{blocked}"
+
+
+def test_the_setting_chosen_is_the_most_recall_within_the_cap_or_near_the_fewest_blocks() -> None:
+    def chosen(cap: float) -> str:
+        options = [option(0.4, 0.050, cap), option(0.7, 0.065, cap), option(0.9, 0.090, cap)]
+        return best_option(options, cap)[1]  # type: ignore[arg-type]
+
+    assert chosen(0.10) == "0.9/0.09"  # within the cap: the most recall
+    assert chosen(0.06) == "0.4/0.05"
+    # No setting meets the cap: the fewest blocks (5%) alone would catch 0.4;
+    # within two points of it, 0.7.
+    assert chosen(0.01) == "0.7/0.065"
 
 
 def test_the_same_reply_with_two_labels_is_refused(tmp_path: Path) -> None:

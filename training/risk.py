@@ -68,10 +68,10 @@ CATEGORIES = MODEL_CATEGORIES
 KNOWN_CATEGORIES = ALL_CATEGORIES
 FOLDS = 5
 MIN_THRESHOLD = 0.2  # below this a flag is a guess, whatever the budget allows
-MAX_RULE_FLOOR = 0.3  # the model only overrules a rule when it is this sure of "safe"
+MAX_RULE_FLOOR = 0.5  # the model only overrules a rule when it is this sure of "safe"
 # Shares of the risky replies the rules catch (out of fold) that the floors
 # may overrule: losing a few frees false-block budget for the model.
-RULE_LOSSES = (0.005, 0.01, 0.02)
+RULE_LOSSES = (0.005, 0.01, 0.02, 0.05)
 # Replies whose whole-text risk reaches this are also read clause by clause.
 CLAUSE_GATE = 0.1
 # Shares of the out-of-fold safe replies that rules and model may block
@@ -80,6 +80,11 @@ CLAUSE_GATE = 0.1
 BUDGETS = (0.01, 0.015, 0.02, 0.03, 0.04, 0.06)
 # At most this share of the dev's safe replies blocked (the issue's target).
 DEFAULT_MAX_FALSE_BLOCKS = 0.01
+# When no setting meets the cap: the most recall among settings that block at
+# most this much more than the fewest blocks any setting reaches. On the dev
+# set of round 5, the fewest (5.9%) caught 0.44 of the weakest category and
+# two points more caught 0.68: the fewest blocks alone is a poor choice.
+FALLBACK_SLACK = 0.02
 
 Progress = Callable[[str], None]
 
@@ -473,6 +478,18 @@ def write_risk_model(pipeline: Pipeline, out_dir: Path, metadata: dict[str, Any]
     write_model(pipeline, out_dir, metadata, onnx_file=RISK_ONNX_FILE, graph="quickphrase_risk")
 
 
+def best_option(
+    options: list[tuple[RiskCandidate, Decision]], max_false_blocks: float
+) -> tuple[RiskCandidate, Decision]:
+    """The most recall within the false-block cap; failing that, within
+    ``FALLBACK_SLACK`` of the fewest blocks."""
+    within = [o for o in options if o[0].dev_false_blocks <= max_false_blocks]
+    if not within:
+        fewest = min(o[0].dev_false_blocks for o in options)
+        within = [o for o in options if o[0].dev_false_blocks <= fewest + FALLBACK_SLACK]
+    return max(within, key=lambda o: o[0].key)
+
+
 def train_risk_model(
     out_dir: Path = BUNDLED_RISK_DIR,
     *,
@@ -518,13 +535,7 @@ def train_risk_model(
                 recall, blocked = decision.evaluate(dev, dev_matches)
                 cand = RiskCandidate(config, budget, loss, recall, blocked, max_false_blocks)
                 options.append((cand, decision))
-        # The most recall within the false-block cap; failing that, the fewest blocks.
-        within = [o for o in options if o[0].dev_false_blocks <= max_false_blocks]
-        cand, decision = (
-            max(within, key=lambda o: o[0].key)
-            if within
-            else min(options, key=lambda o: o[0].dev_false_blocks)
-        )
+        cand, decision = best_option(options, max_false_blocks)
         candidates.append(cand)
         progress(
             f"      budget {cand.budget:.1%}, rule loss {cand.rule_loss:.1%}: rules + model on "
@@ -539,7 +550,8 @@ def train_risk_model(
     if not chosen_cand.meets_cap:
         progress(
             f"warning: no candidate blocks at most {max_false_blocks:.1%} of the dev's safe "
-            f"replies; the closest blocks {chosen_cand.dev_false_blocks:.2%}"
+            f"replies; chosen: the most recall within {FALLBACK_SLACK:.0%} of the fewest "
+            f"blocks, {chosen_cand.dev_false_blocks:.2%}"
         )
     progress(
         f"chosen: {config.describe()}, budget {chosen_cand.budget:.1%}, "
