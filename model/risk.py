@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -95,27 +95,41 @@ class RiskHit(NamedTuple):
     end: int
 
 
-def best_rows(
-    probabilities: np.ndarray,
-    spans: Sequence[tuple[int, int]],
-    columns: Sequence[tuple[int, str]],
-) -> dict[str, RiskHit]:
-    """Each category's best probability over the rows read, with that row's span.
+class Assessment:
+    """Each category's best probability over the rows read of a reply
+    (``best``), and, on demand, the span of the row that scored it.
 
-    ``probabilities`` has one row per span (the whole reply, then any
-    clauses read); ``columns`` pairs each category with its column. Training
-    reads the same best-row probabilities (``training.risk.best_scores``),
-    so thresholds are chosen on what is served.
+    ``probabilities`` has one row per span (the whole reply, then any clauses
+    read); ``columns`` gives each category's column. Training reads the same
+    best-row probabilities (``training.risk.best_scores``), so thresholds are
+    chosen on what is served. Hits are made only when asked for: most replies
+    flag nothing, and making one per category cost about 2 µs a reply.
     """
-    if len(probabilities) == 1:  # most replies: plain Python beats numpy's overhead
-        best_p = probabilities[0].tolist()
-        start, end = spans[0]
-        return {label: RiskHit(label, best_p[column], start, end) for column, label in columns}
-    best_p, best_row = probabilities.max(axis=0).tolist(), probabilities.argmax(axis=0)
-    return {
-        label: RiskHit(label, best_p[column], *spans[best_row[column]])
-        for column, label in columns
-    }
+
+    __slots__ = ("_columns", "_probabilities", "_spans", "best")
+
+    def __init__(
+        self,
+        probabilities: np.ndarray,
+        spans: Sequence[tuple[int, int]],
+        columns: Mapping[str, int],
+    ) -> None:
+        self._probabilities = probabilities
+        self._spans = spans
+        self._columns = columns
+        row = probabilities[0] if len(probabilities) == 1 else probabilities.max(axis=0)
+        values = row.tolist()
+        self.best: dict[str, float] = {label: values[c] for label, c in columns.items()}
+
+    def __getitem__(self, category: str) -> RiskHit:
+        row = 0
+        if len(self._spans) > 1:
+            row = int(self._probabilities[:, self._columns[category]].argmax())
+        return RiskHit(category, self.best[category], *self._spans[row])
+
+    def flagged(self, thresholds: Mapping[str, float]) -> list[RiskHit]:
+        """A hit for each category at or above its threshold."""
+        return [self[c] for c, p in self.best.items() if p >= thresholds[c]]
 
 
 class RiskModel:
@@ -151,7 +165,7 @@ class RiskModel:
             if SAFE not in self.labels or not set(self.thresholds) <= set(self.labels) - {SAFE}:
                 raise ValueError(f"labels must include {SAFE!r} and every thresholded category")
             self._safe_column = self.labels.index(SAFE)
-            self._columns = tuple((self.labels.index(c), c) for c in self.thresholds)
+            self._columns = {c: self.labels.index(c) for c in self.thresholds}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelLoadError(
                 f"model file {self.model_dir / METADATA_FILE} is malformed: {exc!r}"
@@ -190,12 +204,9 @@ class RiskModel:
 
     def flag(self, canonical: str) -> list[RiskHit]:
         """The categories flagged in a reply put through ``canonical_chars``."""
-        thresholds = self.thresholds
-        return [
-            h for h in self.assess(canonical).values() if h.probability >= thresholds[h.category]
-        ]
+        return self.assess(canonical).flagged(self.thresholds)
 
-    def assess(self, canonical: str, *, read_clauses: bool = False) -> dict[str, RiskHit]:
+    def assess(self, canonical: str, *, read_clauses: bool = False) -> Assessment:
         """Every category's best probability in a reply put through
         ``canonical_chars``, and the span that scored it.
 
@@ -212,4 +223,4 @@ class RiskModel:
                 rows = [_WHITESPACE.sub(" ", text[s:e]) for s, e in clauses]
                 probs = np.vstack([probs, self.proba(rows)])
                 spans += clauses
-        return best_rows(probs, spans, self._columns)
+        return Assessment(probs, spans, self._columns)

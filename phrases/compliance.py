@@ -422,16 +422,15 @@ class ComplianceFilter:
         assessed = model.assess(
             canonical, read_clauses=any(v.severity == "block" for v in found)
         )
-        floors = model.rule_floors
+        floors, best = model.rule_floors, assessed.best
         kept = [
             v
             for v in found
             if v.category not in categories
             or not self._overrulable[v.rule]
-            or assessed[v.category].probability >= floors.get(v.category, 0.0)
+            or best[v.category] >= floors.get(v.category, 0.0)
         ]
         have = {v.category for v in kept}
-        thresholds = model.thresholds
         kept += [
             Violation(
                 f"{MODEL_RULE_PREFIX}{hit.category}",
@@ -441,10 +440,8 @@ class ComplianceFilter:
                 hit.end,
                 self._messages[hit.category],
             )
-            for hit in assessed.values()
-            if hit.probability >= thresholds[hit.category]
-            and hit.category in categories
-            and hit.category not in have
+            for hit in assessed.flagged(model.thresholds)
+            if hit.category in categories and hit.category not in have
         ]
         return kept
 

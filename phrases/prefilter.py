@@ -3,8 +3,10 @@
 Most replies break no rule, and running ~25 regular expressions over each
 one costs hundreds of microseconds. Every rule's pattern is parsed once into
 a set of literal strings of which any match must contain at least one (保证 or
-肯定 for "(?:保证|肯定)...到"); one Aho-Corasick pass (pyahocorasick) over
-the text then tells which rules can possibly match. A pattern with no such
+肯定 for "(?:保证|肯定)...到"); one Aho-Corasick pass over the text then
+tells which rules can possibly match. ahocorasick-rs (the Rust aho-corasick
+crate) makes that pass: about 2 µs over a 100-character reply, where
+pyahocorasick took over 4. A pattern with no such
 literals (a rule that can match anything) always runs.
 """
 
@@ -16,7 +18,7 @@ import re._parser as sre_parse
 from collections.abc import Sequence
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 _MAX_CLASS = 16  # a character class larger than this is not a useful anchor
 
@@ -90,17 +92,15 @@ class Prefilter:
                 continue
             for literal in literals:
                 table.setdefault(literal, []).append(index)
-        self._automaton = ahocorasick.Automaton()
-        for literal, indices in table.items():
-            self._automaton.add_word(literal, tuple(indices))
-        if table:
-            self._automaton.make_automaton()
-        self._empty = not table
+        # Pattern i of the automaton is literal i; its rules are _indices[i].
+        self._indices = [tuple(indices) for indices in table.values()]
+        self._automaton = ahocorasick_rs.AhoCorasick(list(table)) if table else None
 
     def candidates(self, text: str) -> set[int]:
         """Indices of the patterns that may match ``text`` (lowercase it first)."""
         found = set(self._always)
-        if not self._empty:
-            for _, indices in self._automaton.iter(text):
-                found.update(indices)
+        if self._automaton is not None:
+            indices = self._indices
+            for literal, _, _ in self._automaton.find_matches_as_indexes(text, overlapping=True):
+                found.update(indices[literal])
         return found

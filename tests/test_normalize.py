@@ -1,8 +1,17 @@
 """Normalisation: what the classifier sees of a buyer message."""
 
+import json
+from pathlib import Path
+
+import opencc
 import pytest
 
-from quickphrase.model.normalize import canonical_chars, normalize
+from quickphrase.model.normalize import (
+    TRADITIONAL_CHARS_FILE,
+    canonical_chars,
+    normalize,
+    to_simplified,
+)
 
 
 @pytest.mark.parametrize(
@@ -55,3 +64,46 @@ def test_canonical_chars_folds_each_character_in_place() -> None:
     assert folded == "亲,加我微信…电话138"
     assert len(folded) == len(text)
     assert canonical_chars("請問ＸＬ碼㎡") == "请问xl码㎡"
+
+
+# -- traditional characters ---------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _changed_by_opencc() -> str:
+    """Every character the installed OpenCC's t2s changes on its own, in code point order."""
+    chars = [chr(c) for c in range(0x20, 0x110000) if not 0xD800 <= c < 0xE000 and c != 0x0A]
+    converted = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    assert len(converted) == len(chars)
+    return "".join(c for c, s in zip(chars, converted, strict=True) if s != c)
+
+
+def test_the_shipped_traditional_characters_are_those_opencc_converts() -> None:
+    shipped = TRADITIONAL_CHARS_FILE.read_text(encoding="utf-8").strip()
+    assert shipped == _changed_by_opencc(), (
+        "OpenCC changed: rewrite model/resources/t2s_changed.txt from _changed_by_opencc()"
+    )
+
+
+def test_skipping_opencc_on_simplified_text_changes_almost_no_text_of_ours() -> None:
+    """Text without one of those characters is returned as typed. OpenCC
+    agrees on every sentence in the repo but one, where a phrase rule of its
+    own turns simplified 打坏 into 打坯: typed text is the better answer."""
+    t2s = opencc.OpenCC("t2s")
+    texts = [
+        json.loads(line)["text"]
+        for folder in ("training/data", "tests/data")
+        for path in sorted((ROOT / folder).rglob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(texts) > 10_000
+    differ = [t for t in texts if to_simplified(t) != t2s.convert(t)]
+    assert all(to_simplified(t) == t for t in differ)
+    assert [t2s.convert(t).replace("打坯", "打坏") for t in differ] == differ
+
+
+@pytest.mark.parametrize("text", ["请问还有货吗", "發貨了嗎", "亲,这件著作是正版"])
+def test_to_simplified_agrees_with_opencc(text: str) -> None:
+    assert to_simplified(text) == opencc.OpenCC("t2s").convert(text)
