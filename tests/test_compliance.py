@@ -23,12 +23,12 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the seventh, written
-# 2026-11-24): lowest recall 0.686 (abusive), 6.41% of safe replies blocked.
-# The issue's targets (0.97 and 1%) are not met; see README "Suggestions and
-# compliance".
-HOLDOUT_MIN_RECALL = 0.67
-HOLDOUT_MAX_FALSE_BLOCKS = 0.065
+# Floors at the first look at the held-out set (the eighth, written
+# 2026-11-24): lowest recall 0.611 (abusive), 1.17% of safe replies blocked
+# (5 of 428). The issue's targets (0.97 and 1%) are not met; see README
+# "Suggestions and compliance".
+HOLDOUT_MIN_RECALL = 0.6
+HOLDOUT_MAX_FALSE_BLOCKS = 0.015
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +101,39 @@ def test_guaranteed_delivery_is_blocked(compliance: ComplianceFilter, text: str)
     result = compliance.check(text)
     assert result.verdict == "block"
     assert {v.category for v in result.violations} == {"delivery_promise"}
+
+
+@pytest.mark.parametrize(
+    ("text", "shop", "rule"),
+    [
+        ("扑街,自己整烂咗仲赖人", "taobao", "abusive.dialect"),
+        ("您看着也不像买得起的,去看看便宜的吧", "tmall", "abusive.contempt"),
+        ("您这样的顾客我们也不缺,差评随便给", "tmall", "abusive.contempt"),
+        ("只有单笔消费满1000元的订单才能申请发票", "tmall", "invoice_refusal.condition"),
+        ("开具发票后将不再支持退换货,请您慎重选择", "tmall", "invoice_refusal.condition"),
+        ("发票找厂家要去,我们店里不负责的", "tmall", "invoice_refusal.condition"),
+        ("周五前没到的话我退您五块钱", "taobao", "delivery_promise.compensation"),
+    ],
+)
+def test_round_seven_rules_catch_what_the_seventh_set_showed_missing(
+    rules: ComplianceFilter, text: str, shop: str, rule: str
+) -> None:
+    assert rule in {v.rule for v in rules.check(text, shop).violations}
+
+
+@pytest.mark.parametrize(
+    ("text", "shop"),
+    [
+        ("这包猫粮是二百五十克的小包装,适合先买来试吃", "taobao"),
+        ("发票可以开,公司抬头同个人抬头都得,唔使加钱", "tmall"),
+        ("电子发票确认收货后自动开具,开票后也支持七天无理由退换", "tmall"),
+        ("十三点前下单的话一般当天能发出", "taobao"),
+    ],
+)
+def test_look_alikes_of_the_round_seven_rules_pass(
+    rules: ComplianceFilter, text: str, shop: str
+) -> None:
+    assert rules.check(text, shop).verdict == "pass"
 
 
 @pytest.mark.parametrize(

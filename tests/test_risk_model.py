@@ -204,6 +204,31 @@ def test_rule_floors_overrule_almost_no_risky_reply_the_rules_catch() -> None:
     assert floors["abusive"] == pytest.approx(MAX_RULE_FLOOR)  # nothing caught, nothing lost
 
 
+def test_dev_counts_are_made_in_each_replys_own_shop() -> None:
+    """A Taobao C店 may decline an invoice: the filter passes the decline, so
+    training must not count it as a safe reply blocked, nor miss it as a
+    risky one; a Tmall shop's decline is blocked and counted."""
+    from quickphrase.training.risk import Decision, RuleMatches
+
+    texts = ["不好意思小店不开发票哈", "本店不开发票", "亲,这款包邮的"]
+    shops = ["taobao", "tmall", "taobao"]
+    replies = [
+        Reply(t, ("invoice_refusal",) if "发票" in t else (), f"t:{i}", shop)
+        for i, (t, shop) in enumerate(zip(texts, shops, strict=True))
+    ]
+    labels = ["safe", *CATEGORIES]
+    row = [0.9 if label == "invoice_refusal" else 0.0 for label in labels]
+    probs = np.array([row] * 3)
+    scores = Scores(labels, probs, replies)
+    matches = RuleMatches.of(replies)
+    decision = Decision({c: 0.0 for c in CATEGORIES}, {c: 0.5 for c in CATEGORIES})
+    blocked = decision.blocked(scores, matches)
+    assert blocked == [set(), {"invoice_refusal"}, set()]
+    recall, false_blocks = decision.evaluate(scores, matches)
+    assert recall == {"invoice_refusal": 1.0}
+    assert false_blocks == 0.0  # both Taobao replies are safe there, and pass
+
+
 # -- how the filter uses it ---------------------------------------------------------------
 
 

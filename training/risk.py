@@ -54,6 +54,7 @@ from quickphrase.model.normalize import canonical_chars
 from quickphrase.model.risk import SAFE, clause_spans, needs_clauses, risk_input
 from quickphrase.phrases.compliance import CATEGORIES as ALL_CATEGORIES
 from quickphrase.phrases.compliance import MAX_CHECK_CHARS, MODEL_CATEGORIES, ComplianceFilter
+from quickphrase.phrases.library import SHOP_TYPES
 
 from .corpus import CorpusError, read_jsonl
 from .train import check_writable, write_model
@@ -94,6 +95,9 @@ class Reply:
     text: str
     categories: tuple[str, ...]  # learnt categories only (not extreme_claim)
     source: str
+    # Where it was sent: the model learns what a reply does in any shop, but
+    # counting what the filter blocks needs the shop (a C店 may decline invoices).
+    shop_type: str = "tmall"
 
     @property
     def label(self) -> str:
@@ -116,8 +120,11 @@ def read_replies(path: Path) -> list[Reply]:
             )
         if len(text) > MAX_CHECK_CHARS:
             raise CorpusError(f"{where}: 'text' is longer than {MAX_CHECK_CHARS} characters")
+        shop_type = row.get("shop_type", "tmall")
+        if shop_type not in SHOP_TYPES:
+            raise CorpusError(f"{where}: 'shop_type' must be one of {', '.join(SHOP_TYPES)}")
         learnt = tuple(c for c in categories if c in CATEGORIES)
-        replies.append(Reply(text, learnt, f"{path.name}:{number}"))
+        replies.append(Reply(text, learnt, f"{path.name}:{number}", shop_type))
     return replies
 
 
@@ -303,21 +310,25 @@ class Scores:
 class RuleMatches:
     """What the bundled rules match in each reply, checked as a Tmall shop
     (where every category applies): categories the model may overrule, and
-    whether anything it may not (personal data) matched."""
+    whether anything it may not (personal data) matched. ``applies`` holds the
+    categories the filter checks in each reply's own shop: what is blocked is
+    counted there, as the filter would block it."""
 
     overrulable: list[set[str]]
     fixed: list[set[str]]
+    applies: list[frozenset[str]] | None = None
 
     @classmethod
     def of(cls, replies: Sequence[Reply]) -> RuleMatches:
         rules = ComplianceFilter.load(risk_model=False)
+        checked = {shop: rules.categories_for(shop) for shop in SHOP_TYPES}
         overrulable, fixed = [], []
         for reply in replies:
             found = rules.check(reply.text, "tmall").violations
             blocking = [v for v in found if v.severity == "block"]
             overrulable.append({v.category for v in blocking if rules.overrulable(v.rule)})
             fixed.append({v.category for v in blocking if not rules.overrulable(v.rule)})
-        return cls(overrulable, fixed)
+        return cls(overrulable, fixed, [checked[r.shop_type] for r in replies])
 
     @property
     def any(self) -> list[bool]:
@@ -325,14 +336,26 @@ class RuleMatches:
         return [bool(o or f) for o, f in zip(self.overrulable, self.fixed, strict=True)]
 
     def __add__(self, other: RuleMatches) -> RuleMatches:
-        return RuleMatches(self.overrulable + other.overrulable, self.fixed + other.fixed)
+        applies = None
+        if self.applies is not None and other.applies is not None:
+            applies = self.applies + other.applies
+        return RuleMatches(
+            self.overrulable + other.overrulable, self.fixed + other.fixed, applies
+        )
+
+    def checked(self, i: int) -> frozenset[str]:
+        """The categories the filter checks in reply ``i``'s shop."""
+        return frozenset(CATEGORIES) if self.applies is None else self.applies[i]
 
     def kept(self, scores: Scores, floors: dict[str, float]) -> list[set[str]]:
         """Each reply's categories the rules still block once the model
         overrules matches below the floors."""
         return [
-            fixed
-            | {c for c in over if scores.probs[i, scores.labels.index(c)] >= floors.get(c, 0.0)}
+            (
+                fixed
+                | {c for c in over if scores.probs[i, scores.labels.index(c)] >= floors.get(c, 0.0)}
+            )
+            & self.checked(i)
             for i, (over, fixed) in enumerate(zip(self.overrulable, self.fixed, strict=True))
         ]
 
@@ -348,22 +371,21 @@ class Decision:
         kept = matches.kept(scores, self.floors)
         for category, threshold in self.thresholds.items():
             for i in np.flatnonzero(scores.column(category) >= threshold):
-                kept[i].add(category)
+                if category in matches.checked(i):
+                    kept[i].add(category)
         return kept
 
     def evaluate(self, scores: Scores, matches: RuleMatches) -> tuple[dict[str, float], float]:
-        """Recall per category and the share of safe replies blocked."""
+        """Recall per category and the share of safe replies blocked, each
+        reply counted in its own shop (a C店's invoice decline is safe there)."""
         blocked = self.blocked(scores, matches)
+        owed = [set(r.categories) & matches.checked(i) for i, r in enumerate(scores.replies)]
         recall = {}
         for category in CATEGORIES:
-            hits = [
-                category in b
-                for b, r in zip(blocked, scores.replies, strict=True)
-                if category in r.categories
-            ]
+            hits = [category in b for b, o in zip(blocked, owed, strict=True) if category in o]
             if hits:
                 recall[category] = float(np.mean(hits))
-        safe = [bool(b) for b, r in zip(blocked, scores.replies, strict=True) if not r.categories]
+        safe = [bool(b) for b, o in zip(blocked, owed, strict=True) if not o]
         return recall, float(np.mean(safe)) if safe else 0.0
 
 
