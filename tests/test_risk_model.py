@@ -34,6 +34,7 @@ from quickphrase.training.risk import (
     fit,
     prepare,
     read_replies,
+    tolerated_cap,
     train_risk_model,
 )
 
@@ -362,6 +363,14 @@ def test_the_setting_chosen_is_the_most_recall_within_the_cap_or_near_the_fewest
     # No setting meets the cap: the fewest blocks (5%) alone would catch 0.4;
     # within two points of it, 0.7.
     assert chosen(0.01) == "0.7/0.065"
+
+
+def test_the_cap_allows_for_the_sampling_error_of_the_dev_count() -> None:
+    # 1% of 473 safe replies is 4.7 replies; two standard errors add 0.9 points.
+    assert tolerated_cap(0.01, 473) == pytest.approx(0.0191, abs=1e-4)
+    assert tolerated_cap(0.01, 47_300) == pytest.approx(0.0109, abs=1e-4)
+    assert tolerated_cap(0.0, 473) == 0.0  # "block no safe reply" stays exact
+    assert tolerated_cap(0.01, 0) == 0.01
 
 
 def test_the_same_reply_with_two_labels_is_refused(tmp_path: Path) -> None:

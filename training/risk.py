@@ -13,7 +13,8 @@ candidate configuration:
 2. the model fitted on all training replies is scored on the dev replies
    (never trained on, never used for a floor or threshold) with each pair of
    loss and budget; the pair catching most while blocking at most
-   ``max_false_blocks`` of the dev's safe replies is the candidate's.
+   ``max_false_blocks`` of the dev's safe replies, give or take two standard
+   errors of that share (``tolerated_cap``), is the candidate's.
 
 The candidate catching most in its worst category on the dev replies (then on
 average) is exported to ONNX with its floors and thresholds.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -86,6 +88,12 @@ DEFAULT_MAX_FALSE_BLOCKS = 0.01
 # set of round 5, the fewest (5.9%) caught 0.44 of the weakest category and
 # two points more caught 0.68: the fewest blocks alone is a poor choice.
 FALLBACK_SLACK = 0.02
+# Dev's share of safe replies blocked is an estimate: with ~470 safe replies
+# one reply is 0.2 points. A setting within this many standard errors of the
+# cap is taken as meeting it. With a hard cap, round 8 chose a setting that
+# blocked 4 of 473 dev replies over one that blocked 9 and caught 0.70 of the
+# weakest category instead of 0.55; on the next fresh set both blocked 1-1.5%.
+CAP_STANDARD_ERRORS = 2.0
 
 Progress = Callable[[str], None]
 
@@ -500,6 +508,14 @@ def write_risk_model(pipeline: Pipeline, out_dir: Path, metadata: dict[str, Any]
     write_model(pipeline, out_dir, metadata, onnx_file=RISK_ONNX_FILE, graph="quickphrase_risk")
 
 
+def tolerated_cap(cap: float, safe_replies: int) -> float:
+    """The false-block cap plus ``CAP_STANDARD_ERRORS`` standard errors of a
+    share measured on ``safe_replies`` replies (a cap of 0 stays 0)."""
+    if safe_replies <= 0:
+        return cap
+    return cap + CAP_STANDARD_ERRORS * math.sqrt(cap * (1.0 - cap) / safe_replies)
+
+
 def best_option(
     options: list[tuple[RiskCandidate, Decision]], max_false_blocks: float
 ) -> tuple[RiskCandidate, Decision]:
@@ -539,6 +555,14 @@ def train_risk_model(
     progress(f"replies: {len(corpus.train)} training, {len(corpus.dev)} dev")
 
     train_matches, dev_matches = RuleMatches.of(corpus.train), RuleMatches.of(corpus.dev)
+    dev_safe = sum(
+        not set(r.categories) & dev_matches.checked(i) for i, r in enumerate(corpus.dev)
+    )
+    allowed = tolerated_cap(max_false_blocks, dev_safe)
+    progress(
+        f"false-block cap {max_false_blocks:.1%} of dev's {dev_safe} safe replies, "
+        f"{allowed:.2%} with its sampling error"
+    )
     candidates = []
     best: tuple[tuple[bool, float, float], RiskCandidate, Decision, Pipeline] | None = None
     for n, config in enumerate(grid, start=1):
@@ -555,9 +579,9 @@ def train_risk_model(
             for budget in BUDGETS:
                 decision = choose_decision(oof, train_matches, budget, loss)
                 recall, blocked = decision.evaluate(dev, dev_matches)
-                cand = RiskCandidate(config, budget, loss, recall, blocked, max_false_blocks)
+                cand = RiskCandidate(config, budget, loss, recall, blocked, allowed)
                 options.append((cand, decision))
-        cand, decision = best_option(options, max_false_blocks)
+        cand, decision = best_option(options, allowed)
         candidates.append(cand)
         progress(
             f"      budget {cand.budget:.1%}, rule loss {cand.rule_loss:.1%}: rules + model on "
@@ -571,7 +595,7 @@ def train_risk_model(
     config, thresholds = chosen_cand.config, decision.thresholds
     if not chosen_cand.meets_cap:
         progress(
-            f"warning: no candidate blocks at most {max_false_blocks:.1%} of the dev's safe "
+            f"warning: no candidate blocks at most {allowed:.2%} of the dev's safe "
             f"replies; chosen: the most recall within {FALLBACK_SLACK:.0%} of the fewest "
             f"blocks, {chosen_cand.dev_false_blocks:.2%}"
         )
@@ -591,6 +615,7 @@ def train_risk_model(
         "false_block_budget": chosen_cand.budget,
         "rule_loss": chosen_cand.rule_loss,
         "max_false_blocks": max_false_blocks,
+        "max_false_blocks_tolerated": round(allowed, 4),
         "cap_met": chosen_cand.meets_cap,
         "corpus_sha256": corpus.fingerprint(),
         "corpus_counts": {k: {"train": t, "dev": d} for k, (t, d) in corpus.counts().items()},
