@@ -23,13 +23,12 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors from the held-out set (the ninth, written 2026-11-24): lowest recall
-# 0.667 (review_cashback), 0.97% of safe replies blocked (4 of 412). Not a
-# clean first look: training's false-block cap was given its sampling error
-# after the set showed the hard cap's choice at 0.45 / 1.46% (README
-# "Suggestions and compliance"). The recall target (0.97) is not met.
-HOLDOUT_MIN_RECALL = 0.65
-HOLDOUT_MAX_FALSE_BLOCKS = 0.012
+# Floors at the first look at the held-out set (the tenth, written
+# 2026-11-24, measured once with the shipped risk model 8): lowest recall
+# 0.567 (invoice_refusal), 0.50% of safe replies blocked (2 of 397). The
+# issue's recall target (0.97) is not met; see README "Suggestions and compliance".
+HOLDOUT_MIN_RECALL = 0.55
+HOLDOUT_MAX_FALSE_BLOCKS = 0.01
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,10 @@ class Contract(BaseModel):
 class SuggestRequest(Contract):
     text: Text = Field(description="The buyer's message.", examples=["亲,能便宜点吗"])
     shop_type: ShopType = Field("taobao", description="taobao (C店) or tmall: the rules differ.")
-    k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description="How many suggestions at most.")
+    # strict: a JSON true is not the number 1 (the schema says integer).
+    k: int = Field(
+        DEFAULT_K, ge=1, le=MAX_K, strict=True, description="How many suggestions at most."
+    )
     stage: Stage | None = Field(None, description="Prefer phrases of this stage.")
     order_status: OrderStatus | None = Field(None, description="Skip phrases for other statuses.")
     variables: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=200)]] = (
