@@ -59,19 +59,20 @@ def _t2s() -> opencc.OpenCC:
 
 @lru_cache(maxsize=1)
 def _maybe_traditional() -> re.Pattern[str]:
-    # Every character OpenCC's t2s changes on its own (tests/test_normalize.py
-    # holds the file to the installed OpenCC). Characters beyond the BMP go in
-    # as one range: listed one by one, they make the class a linear scan.
+    # The characters that make OpenCC's t2s change a text (built by
+    # training/opencc_triggers.py; tests/test_normalize.py holds the file to the
+    # installed OpenCC). Characters beyond the BMP go in as one range: listed
+    # one by one, they make the class a linear scan.
     chars = TRADITIONAL_CHARS_FILE.read_text(encoding="utf-8").strip()
-    bmp = "".join(c for c in chars if ord(c) < 0x10000)
+    bmp = re.escape("".join(c for c in chars if ord(c) < 0x10000))
     return re.compile(f"[{bmp}\U00010000-\U0010ffff]")
 
 
 def to_simplified(text: str) -> str:
     """Traditional to simplified Chinese (OpenCC t2s).
 
-    Text without a character t2s converts (nor any beyond the BMP, emoji
-    included) is returned as it is: finding that out costs OpenCC about 4 µs
+    Text without a character that makes t2s convert it (nor any beyond the
+    BMP, emoji included) is returned as it is: finding that out costs OpenCC about 4 µs
     on a 100-character reply, a regular expression half of one, and most
     replies are simplified already.
     """
@@ -88,7 +89,7 @@ class _SingleCharNfkc(dict[int, int]):
     def __missing__(self, code: int) -> int:
         folded = unicodedata.normalize("NFKC", chr(code))
         value = ord(folded) if len(folded) == 1 else code
-        if code < 0x10000:  # bounds the table; rarer characters are worked out each time
+        if code < 0x10000:  # at most 64k entries (~7 MB); rarer characters are worked out each time
             self[code] = value
         return value
 

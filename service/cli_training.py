@@ -105,8 +105,9 @@ def train_risk(
         typer.Option(
             min=0.0,
             max=0.2,
-            help="Most safe dev replies rules and model may block together; lower "
-            "blocks fewer safe replies and catches fewer risky ones.",
+            help="Most safe dev replies rules and model may block together, give or "
+            "take two standard errors of dev's count; lower blocks fewer safe replies "
+            "and catches fewer risky ones.",
         ),
     ] = 0.01,
 ) -> None:

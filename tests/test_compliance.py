@@ -23,11 +23,11 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the tenth, written
-# 2026-11-24, measured once with the shipped risk model 8): lowest recall
-# 0.567 (invoice_refusal), 0.50% of safe replies blocked (2 of 397). The
-# issue's recall target (0.97) is not met; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.55
+# Floors at the first look at the held-out set (the eleventh, written
+# 2026-11-24, measured once with the shipped risk model 10): lowest recall
+# 0.639 (invoice_refusal), no safe reply blocked (0 of 368). The recall
+# target (0.97) is not met; see README "Suggestions and compliance".
+HOLDOUT_MIN_RECALL = 0.62
 HOLDOUT_MAX_FALSE_BLOCKS = 0.01
 
 
@@ -112,7 +112,7 @@ def test_guaranteed_delivery_is_blocked(compliance: ComplianceFilter, text: str)
         ("只有单笔消费满1000元的订单才能申请发票", "tmall", "invoice_refusal.condition"),
         ("开具发票后将不再支持退换货,请您慎重选择", "tmall", "invoice_refusal.condition"),
         ("发票找厂家要去,我们店里不负责的", "tmall", "invoice_refusal.condition"),
-        ("周五前没到的话我退您五块钱", "taobao", "delivery_promise.compensation"),
+        ("两日内冇到我赔你5蚊", "taobao", "delivery_promise.compensation"),
     ],
 )
 def test_round_seven_rules_catch_what_the_seventh_set_showed_missing(
@@ -129,6 +129,14 @@ def test_round_seven_rules_catch_what_the_seventh_set_showed_missing(
         ("电子发票确认收货后自动开具,开票后也支持七天无理由退换", "tmall"),
         ("十三点前下单的话一般当天能发出", "taobao"),
         ("店是一九九八年开的,订单号一三八二三四五六七八九零", "taobao"),
+        ("明天统一准备发货", "tmall"),
+        ("发票开好后,您有空再看一下", "tmall"),
+        ("开不开个人抬头都可以的", "tmall"),
+        ("这款粉饼能有效吸收皮脂", "taobao"),
+        ("每天十三点截单,这款羽绒服二百五一件", "taobao"),
+        ("我们这边找人上门帮您安装", "tmall"),
+        ("拼多多上的款式不一定适合您", "taobao"),
+        ("晚上拍的话可以退您3元差价", "taobao"),
     ],
 )
 def test_look_alikes_of_the_round_seven_rules_pass(
@@ -139,7 +147,12 @@ def test_look_alikes_of_the_round_seven_rules_pass(
 
 @pytest.mark.parametrize(
     "text",
-    ["一般1-3天到,具体以物流为准", "不能保证明天一定到哦", "正常情况下明天能到"],
+    [
+        "一般1-3天到,具体以物流为准",
+        "不能保证明天一定到",
+        "不能保证明天一定到哦",
+        "正常情况下明天能到",
+    ],
 )
 def test_hedged_or_negated_delivery_passes(compliance: ComplianceFilter, text: str) -> None:
     assert compliance.check(text).verdict == "pass"
@@ -359,15 +372,14 @@ def test_a_rules_hedges_add_to_its_files(tmp_path: Path) -> None:
 def test_a_shop_can_switch_off_the_risk_models_check_of_one_category(
     compliance: ComplianceFilter,
 ) -> None:
-    text = "亲 晚一天到的话赔您五块钱"
-    assert "model.delivery_promise" in compliance.model_rule_ids
-    # The model alone catches it once the rule is off...
-    rule_off = ComplianceFilter.load(disable=["delivery_promise.compensation"])
-    assert "model.delivery_promise" in {v.rule for v in rule_off.check(text).violations}
-    off = ["model.delivery_promise", "delivery_promise.compensation"]
-    shop = ComplianceFilter.load(disable=off)
-    assert "model.delivery_promise" not in shop.model_rule_ids
-    assert "delivery_promise" not in categories(shop, text)
+    text = "扫这个码加我 私下给你便宜"
+    assert "model.off_platform" in compliance.model_rule_ids
+    # No rule knows this wording; the model alone catches it...
+    assert {v.rule for v in compliance.check(text).violations} == {"model.off_platform"}
+    # ...until the shop switches the model's check of that category off.
+    shop = ComplianceFilter.load(disable=["model.off_platform"])
+    assert "model.off_platform" not in shop.model_rule_ids
+    assert "off_platform" not in categories(shop, text)
 
 
 @pytest.mark.parametrize(

@@ -373,6 +373,22 @@ def test_the_cap_allows_for_the_sampling_error_of_the_dev_count() -> None:
     assert tolerated_cap(0.01, 0) == 0.01
 
 
+def test_thresholds_clear_the_replies_that_must_pass() -> None:
+    from quickphrase.training.risk import Decision
+
+    must_pass = _scores([((), {"delivery_promise": 0.93}), ((), {"abusive": 0.1})])
+    decision = Decision({}, {"delivery_promise": 0.9, "abusive": 0.5}).clearing(must_pass)
+    assert decision.thresholds == {"delivery_promise": 0.9301, "abusive": 0.5}
+
+
+@pytest.mark.parametrize("shop", ["taobao", "tmall"])
+def test_the_shipped_filter_passes_the_issues_own_safe_examples(shop: str) -> None:
+    from quickphrase.training.risk import MUST_PASS
+
+    shipped = ComplianceFilter.load()
+    assert [t for t in MUST_PASS if shipped.check(t, shop).verdict != "pass"] == []
+
+
 def test_the_same_reply_with_two_labels_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "shop.jsonl"
     path.write_text(

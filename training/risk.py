@@ -77,6 +77,23 @@ MAX_RULE_FLOOR = 0.5  # the model only overrules a rule when it is this sure of 
 RULE_LOSSES = (0.005, 0.01, 0.02, 0.05)
 # Replies whose whole-text risk reaches this are also read clause by clause.
 CLAUSE_GATE = 0.1
+# The issue's own examples of replies that pass: hedged, negated, masked
+# numbers, an order number, a review asked for without reward, WeChat named
+# to refuse it. Every category's threshold is raised just above the highest
+# score any of them gets, whatever dev says: round 9's grid chose character
+# 1-2-grams, which cannot see that 不能 governs 一定到, and the two models
+# before it blocked 不能保证明天一定到 itself.
+MUST_PASS = (
+    "一般1-3天到,具体以物流为准",
+    "不能保证明天一定到",
+    "不能保证明天一定到哦",
+    "正常情况下明天能到",
+    "您尾号5678的手机收到短信了吗",
+    "是138****5678这个号码吗",
+    "订单号 3567890123456789012 已发货",
+    "满意的话给个五星好评哦",
+    "亲,我们不支持微信交易哦",
+)
 # Shares of the out-of-fold safe replies that rules and model may block
 # together; the training replies' safe ones are mostly hard negatives, so
 # a budget blocks fewer of the dev's.
@@ -295,6 +312,13 @@ def best_scores(
     return best
 
 
+def must_pass_scores(pipeline: Pipeline) -> Scores:
+    """Best-row probabilities of ``MUST_PASS``, every clause read."""
+    replies = [Reply(text, (), f"MUST_PASS:{i}") for i, text in enumerate(MUST_PASS, 1)]
+    probs = best_scores(pipeline, replies, [True] * len(replies))
+    return Scores(list(pipeline.classes_), probs, replies)
+
+
 @dataclass
 class Scores:
     """Best-row probabilities of labelled replies, for choosing and checking thresholds."""
@@ -344,6 +368,8 @@ class RuleMatches:
         return [bool(o or f) for o, f in zip(self.overrulable, self.fixed, strict=True)]
 
     def __add__(self, other: RuleMatches) -> RuleMatches:
+        if (self.applies is None) != (other.applies is None):
+            raise ValueError("cannot join matches counted per shop with matches that are not")
         applies = None
         if self.applies is not None and other.applies is not None:
             applies = self.applies + other.applies
@@ -382,6 +408,15 @@ class Decision:
                 if category in matches.checked(i):
                     kept[i].add(category)
         return kept
+
+    def clearing(self, must_pass: Scores) -> Decision:
+        """The same decision with each category's threshold raised just above
+        the highest score a reply that must pass gets in it (if it was lower)."""
+        thresholds = {
+            c: max(t, round(float(must_pass.column(c).max()) + 1e-4, 4))
+            for c, t in self.thresholds.items()
+        }
+        return Decision(self.floors, thresholds)
 
     def evaluate(self, scores: Scores, matches: RuleMatches) -> tuple[dict[str, float], float]:
         """Recall per category and the share of safe replies blocked, each
@@ -574,10 +609,11 @@ def train_risk_model(
             best_scores(pipeline, corpus.dev, dev_matches.any),
             corpus.dev,
         )
+        must_pass = must_pass_scores(pipeline)
         options = []
         for loss in RULE_LOSSES:
             for budget in BUDGETS:
-                decision = choose_decision(oof, train_matches, budget, loss)
+                decision = choose_decision(oof, train_matches, budget, loss).clearing(must_pass)
                 recall, blocked = decision.evaluate(dev, dev_matches)
                 cand = RiskCandidate(config, budget, loss, recall, blocked, allowed)
                 options.append((cand, decision))
