@@ -198,7 +198,8 @@ def test_rule_floors_overrule_almost_no_risky_reply_the_rules_catch() -> None:
     rows = [(("off_platform",), {"off_platform": 0.3 + 0.003 * i}) for i in range(200)]
     rows.append((("off_platform",), {"off_platform": 0.001}))  # one outlier the rules catch
     scores = _scores(rows)
-    matches = RuleMatches([{"off_platform"}] * len(rows), [set()] * len(rows))
+    every = [frozenset(CATEGORIES)] * len(rows)
+    matches = RuleMatches([{"off_platform"}] * len(rows), [set()] * len(rows), every)
     floors = choose_rule_floors(scores, matches, loss=0.005)
     assert floors["off_platform"] == pytest.approx(0.3)  # loses the outlier (0.5% of 201)
     assert choose_rule_floors(scores, matches, loss=0.0)["off_platform"] == 0.0
@@ -376,8 +377,8 @@ def test_the_cap_allows_for_the_sampling_error_of_the_dev_count() -> None:
 def test_thresholds_clear_the_replies_that_must_pass() -> None:
     from quickphrase.training.risk import Decision
 
-    must_pass = _scores([((), {"delivery_promise": 0.93}), ((), {"abusive": 0.1})])
-    decision = Decision({}, {"delivery_promise": 0.9, "abusive": 0.5}).clearing(must_pass)
+    ceilings = {"delivery_promise": 0.93, "abusive": 0.1}
+    decision = Decision({}, {"delivery_promise": 0.9, "abusive": 0.5}).clearing(ceilings)
     assert decision.thresholds == {"delivery_promise": 0.9301, "abusive": 0.5}
 
 

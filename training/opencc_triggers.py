@@ -56,6 +56,7 @@ def triggers() -> str:
 
 
 def write_triggers(out: Path) -> int:
+    """Write ``triggers()`` to ``out``; returns how many characters."""
     chars = triggers()
     out.write_text(chars + "\n", encoding="utf-8")
     return len(chars)

@@ -33,7 +33,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -312,11 +312,12 @@ def best_scores(
     return best
 
 
-def must_pass_scores(pipeline: Pipeline) -> Scores:
-    """Best-row probabilities of ``MUST_PASS``, every clause read."""
+def must_pass_ceilings(pipeline: Pipeline) -> dict[str, float]:
+    """Per category, the highest best-row probability any ``MUST_PASS``
+    reply gets (every clause read)."""
     replies = [Reply(text, (), f"MUST_PASS:{i}") for i, text in enumerate(MUST_PASS, 1)]
-    probs = best_scores(pipeline, replies, [True] * len(replies))
-    return Scores(list(pipeline.classes_), probs, replies)
+    highest = best_scores(pipeline, replies, [True] * len(replies)).max(axis=0)
+    return {c: float(highest[i]) for i, c in enumerate(pipeline.classes_)}
 
 
 @dataclass
@@ -348,7 +349,7 @@ class RuleMatches:
 
     overrulable: list[set[str]]
     fixed: list[set[str]]
-    applies: list[frozenset[str]] | None = None
+    applies: list[frozenset[str]]
 
     @classmethod
     def of(cls, replies: Sequence[Reply]) -> RuleMatches:
@@ -367,19 +368,10 @@ class RuleMatches:
         """Whether any blocking rule matched each reply (the model then reads its clauses)."""
         return [bool(o or f) for o, f in zip(self.overrulable, self.fixed, strict=True)]
 
-    def __add__(self, other: RuleMatches) -> RuleMatches:
-        if (self.applies is None) != (other.applies is None):
-            raise ValueError("cannot join matches counted per shop with matches that are not")
-        applies = None
-        if self.applies is not None and other.applies is not None:
-            applies = self.applies + other.applies
-        return RuleMatches(
-            self.overrulable + other.overrulable, self.fixed + other.fixed, applies
-        )
-
-    def checked(self, i: int) -> frozenset[str]:
-        """The categories the filter checks in reply ``i``'s shop."""
-        return frozenset(CATEGORIES) if self.applies is None else self.applies[i]
+    def owed(self, replies: Sequence[Reply]) -> list[set[str]]:
+        """Each reply's categories the filter should block in its shop (none:
+        a safe reply there)."""
+        return [set(r.categories) & self.applies[i] for i, r in enumerate(replies)]
 
     def kept(self, scores: Scores, floors: dict[str, float]) -> list[set[str]]:
         """Each reply's categories the rules still block once the model
@@ -389,7 +381,7 @@ class RuleMatches:
                 fixed
                 | {c for c in over if scores.probs[i, scores.labels.index(c)] >= floors.get(c, 0.0)}
             )
-            & self.checked(i)
+            & self.applies[i]
             for i, (over, fixed) in enumerate(zip(self.overrulable, self.fixed, strict=True))
         ]
 
@@ -405,16 +397,15 @@ class Decision:
         kept = matches.kept(scores, self.floors)
         for category, threshold in self.thresholds.items():
             for i in np.flatnonzero(scores.column(category) >= threshold):
-                if category in matches.checked(i):
+                if category in matches.applies[i]:
                     kept[i].add(category)
         return kept
 
-    def clearing(self, must_pass: Scores) -> Decision:
+    def clearing(self, ceilings: Mapping[str, float]) -> Decision:
         """The same decision with each category's threshold raised just above
-        the highest score a reply that must pass gets in it (if it was lower)."""
+        its ceiling (``must_pass_ceilings``) where it was not already."""
         thresholds = {
-            c: max(t, round(float(must_pass.column(c).max()) + 1e-4, 4))
-            for c, t in self.thresholds.items()
+            c: max(t, round(ceilings[c] + 1e-4, 4)) for c, t in self.thresholds.items()
         }
         return Decision(self.floors, thresholds)
 
@@ -422,7 +413,7 @@ class Decision:
         """Recall per category and the share of safe replies blocked, each
         reply counted in its own shop (a C店's invoice decline is safe there)."""
         blocked = self.blocked(scores, matches)
-        owed = [set(r.categories) & matches.checked(i) for i, r in enumerate(scores.replies)]
+        owed = matches.owed(scores.replies)
         recall = {}
         for category in CATEGORIES:
             hits = [category in b for b, o in zip(blocked, owed, strict=True) if category in o]
@@ -590,9 +581,7 @@ def train_risk_model(
     progress(f"replies: {len(corpus.train)} training, {len(corpus.dev)} dev")
 
     train_matches, dev_matches = RuleMatches.of(corpus.train), RuleMatches.of(corpus.dev)
-    dev_safe = sum(
-        not set(r.categories) & dev_matches.checked(i) for i, r in enumerate(corpus.dev)
-    )
+    dev_safe = sum(not owed for owed in dev_matches.owed(corpus.dev))
     allowed = tolerated_cap(max_false_blocks, dev_safe)
     progress(
         f"false-block cap {max_false_blocks:.1%} of dev's {dev_safe} safe replies, "
@@ -609,11 +598,11 @@ def train_risk_model(
             best_scores(pipeline, corpus.dev, dev_matches.any),
             corpus.dev,
         )
-        must_pass = must_pass_scores(pipeline)
+        ceilings = must_pass_ceilings(pipeline)
         options = []
         for loss in RULE_LOSSES:
             for budget in BUDGETS:
-                decision = choose_decision(oof, train_matches, budget, loss).clearing(must_pass)
+                decision = choose_decision(oof, train_matches, budget, loss).clearing(ceilings)
                 recall, blocked = decision.evaluate(dev, dev_matches)
                 cand = RiskCandidate(config, budget, loss, recall, blocked, allowed)
                 options.append((cand, decision))
