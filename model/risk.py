@@ -1,10 +1,11 @@
 """The reply-risk model: which platform rules an agent's reply may break.
 
-A linear model over character n-grams, trained on labelled agent replies
-(``quickphrase train-risk``) and served with onnxruntime like the intent
-model. The compliance filter runs it beside its hand-written rules: a rule
-knows a wording and says exactly where it is; the model generalises to
-wordings nobody wrote a rule for (绿泡泡 for WeChat, 礼品单 for fake orders).
+A model over character n-grams (logistic regression or one hidden layer),
+trained on labelled agent replies (``quickphrase train-risk``) and served
+with onnxruntime like the intent model. The compliance filter runs it
+beside its hand-written rules: a rule knows a wording and says exactly
+where it is; the model generalises to wordings nobody wrote a rule for
+(绿泡泡 for WeChat, 礼品单 for fake orders).
 
 A reply is read as a whole and, when that already looks somewhat risky
 (any category at ``clause_gate`` or more) and it has several clauses, clause
@@ -14,7 +15,10 @@ and most replies are plainly safe. A category is flagged when its best row
 reaches the category's threshold, chosen at training time on held-out
 predictions made the same way.
 
-The model also carries, per category, a ``rule_floor``: the compliance
+Rules also speak for the model where they saw their own words negated or
+hedged (不能保证明天一定到): such a match vetoes its category in the rows
+that hold it (``vetoes``), since n-grams cannot tell 不能保证...一定到 from
+保证...一定到. The model also carries, per category, a ``rule_floor``: the compliance
 filter drops a bundled rule's match when the model gives its category less
 than that (a product called QQ糖, a QR code that opens a manual). Floors are
 set at training time so that almost no match of a truly risky reply is lost.
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -80,6 +84,18 @@ def needs_clauses(whole: np.ndarray, safe_column: int, gate: float) -> bool:
     """Whether the whole reply is risky enough (all categories together) to
     be read clause by clause."""
     return 1.0 - float(whole[safe_column]) >= gate
+
+
+def vetoed_cells(
+    spans: Sequence[tuple[int, int]], vetoes: Mapping[str, Sequence[tuple[int, int]]]
+) -> Iterator[tuple[int, str]]:
+    """(row, category) pairs a veto clears: each row (by its index in
+    ``spans``) that overlaps a vetoed span of that category. The whole reply
+    always does; a clause away from the negated words still counts."""
+    for category, vetoed in vetoes.items():
+        for row, (start, end) in enumerate(spans):
+            if any(s < end and start < e for s, e in vetoed):
+                yield row, category
 
 
 class RiskHit(NamedTuple):
@@ -206,21 +222,35 @@ class RiskModel:
         """The categories flagged in a reply put through ``canonical_chars``."""
         return self.assess(canonical).flagged(self.thresholds)
 
-    def assess(self, canonical: str, *, read_clauses: bool = False) -> Assessment:
+    def assess(
+        self,
+        canonical: str,
+        *,
+        read_clauses: bool = False,
+        vetoes: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+    ) -> Assessment:
         """Every category's best probability in a reply put through
         ``canonical_chars``, and the span that scored it.
 
         ``read_clauses``: read every clause whatever the whole reply scores
         (the filter asks when a rule matched: whether to overrule the match
         must not depend on how much friendly text surrounds it).
+        ``vetoes``: per category, spans where a rule saw its words negated or
+        hedged; rows overlapping one do not count for that category, and
+        the clauses are read so that the rest of the reply still does.
         """
         text = risk_input(canonical)
         probs = self.proba([_WHITESPACE.sub(" ", text)])
         spans = [(0, len(text))]
-        if read_clauses or needs_clauses(probs[0], self._safe_column, self.clause_gate):
+        if read_clauses or vetoes or needs_clauses(probs[0], self._safe_column, self.clause_gate):
             clauses = clause_spans(text)
             if clauses:
                 rows = [_WHITESPACE.sub(" ", text[s:e]) for s, e in clauses]
                 probs = np.vstack([probs, self.proba(rows)])
                 spans += clauses
+        if vetoes:
+            columns = {c: i for i, c in enumerate(self.labels)}
+            for row, category in vetoed_cells(spans, vetoes):
+                if category in columns:
+                    probs[row, columns[category]] = 0.0
         return Assessment(probs, spans, self._columns)

@@ -15,6 +15,8 @@ Two checks run on every reply and their findings are merged:
   is safe (below the category's ``rule_floor``), it overrules the match of a
   bundled rule that masks nothing: 微信 in 手表支持微信消息提醒 is a feature.
   A shop's own rules and the personal-data rules are never overruled.
+  The other way round, a rule match that a negation or hedge cancelled
+  vetoes its category in the model's rows that hold it (``vetoes``).
 
 The same filter checks suggestions, agents' drafts, the library (lint) and
 agent lines in batch scoring.
@@ -197,6 +199,12 @@ class Rule:
     bundled: bool = False  # shipped with quickphrase (the risk model may overrule it)
 
     def find(self, text: str) -> Iterable[tuple[int, int]]:
+        """Spans of the matches that break the rule."""
+        return ((start, end) for start, end, live in self.scan(text) if live)
+
+    def scan(self, text: str) -> Iterable[tuple[int, int, bool]]:
+        """Every match, and whether it breaks the rule (``False``: negated
+        or hedged, which cancels it)."""
         for match in self.pattern.finditer(text):
             start, end = match.span()
             # Patterns anchor on a distinctive word (路 + 门牌号) because a
@@ -207,19 +215,35 @@ class Rule:
                 start -= 1
             if self.validator is not None and not self.validator(match.group()):
                 continue
-            if self.negation is not None and self.negation.search(
-                text, max(0, start - self.negation_reach), start
-            ):
-                continue
-            if self.hedge is not None and self.hedge.search(
-                text, *_around(text, start, end, self.hedge_scope)
-            ):
-                continue
-            if self.negation_after is not None and self.negation_after.match(text, end):
+            if self._cancelled(text, start, end):
+                yield start, end, False
                 continue
             if self.mask is None and _echoes_a_question(text, start, end):
                 continue  # personal data is masked even when quoted
-            yield start, end
+            yield start, end, True
+
+    def _cancelled(self, text: str, start: int, end: int) -> bool:
+        """Whether a negation or hedge around text[start:end] cancels the match."""
+        if self.negation is not None and self.negation.search(
+            text, max(0, start - self.negation_reach), start
+        ):
+            return True
+        if self.hedge is not None and self.hedge.search(
+            text, *_around(text, start, end, self.hedge_scope)
+        ):
+            return True
+        return self.negation_after is not None and bool(self.negation_after.match(text, end))
+
+
+def vetoes(
+    found: Iterable[Violation], cancelled: Mapping[str, list[tuple[int, int]]]
+) -> dict[str, list[tuple[int, int]]]:
+    """Cancelled matches that veto the risk model: those of categories no
+    rule found live. A rule that saw its words negated or hedged knows the
+    clause better than a bag of n-grams does (the model reads 明天一定到 in
+    不能保证明天一定到); a live match of the category decides on its own."""
+    live = {v.category for v in found}
+    return {c: spans for c, spans in cancelled.items() if c not in live}
 
 
 def category_info(rules: Iterable[Rule]) -> dict[str, tuple[frozenset[str], str]]:
@@ -394,19 +418,13 @@ class ComplianceFilter:
             raise ValueError("text is empty")
         if len(text) > MAX_CHECK_CHARS:
             raise ValueError(f"text is longer than {MAX_CHECK_CHARS} characters")
-        shop = self._by_shop.get(shop_type)
-        if shop is None:
+        if shop_type not in self._by_shop:
             raise ValueError(f"unknown shop type {shop_type!r}; use {' or '.join(SHOP_TYPES)}")
-        rules, prefilter = shop
         canonical = canonical_chars(text)
-        found = [
-            Violation(rule.id, rule.category, rule.severity, start, end, rule.message)
-            for rule in map(rules.__getitem__, prefilter.candidates(canonical))
-            for start, end in rule.find(canonical)
-        ]
+        found, cancelled = self.rule_findings(canonical, shop_type)
         model_categories = self._model_shops[shop_type]
         if model_categories and self.risk_model is not None:
-            found = self._with_model(found, canonical, model_categories, self.risk_model)
+            found = self._with_model(found, cancelled, canonical, model_categories, self.risk_model)
         if not found:
             return CheckResult(text, "pass", (), text)
         found.sort(key=lambda v: (v.start, v.end))
@@ -415,12 +433,38 @@ class ComplianceFilter:
         redacted, masked = self._redact(text, found)
         return CheckResult(text, verdict, tuple(masked), redacted)
 
+    def rule_findings(
+        self, canonical: str, shop_type: str
+    ) -> tuple[list[Violation], dict[str, list[tuple[int, int]]]]:
+        """What the rules for ``shop_type`` find in a reply put through
+        ``canonical_chars``: the violations, and per category the spans of
+        matches a negation or hedge cancelled (不能保证明天一定到)."""
+        rules, prefilter = self._by_shop[shop_type]
+        found: list[Violation] = []
+        cancelled: dict[str, list[tuple[int, int]]] = {}
+        for rule in map(rules.__getitem__, prefilter.candidates(canonical)):
+            for start, end, live in rule.scan(canonical):
+                if live:
+                    found.append(
+                        Violation(rule.id, rule.category, rule.severity, start, end, rule.message)
+                    )
+                else:
+                    cancelled.setdefault(rule.category, []).append((start, end))
+        return found, cancelled
+
     def _with_model(
-        self, found: list[Violation], canonical: str, categories: set[str], model: RiskModel
+        self,
+        found: list[Violation],
+        cancelled: Mapping[str, list[tuple[int, int]]],
+        canonical: str,
+        categories: set[str],
+        model: RiskModel,
     ) -> list[Violation]:
         """Rule matches the model does not overrule, plus the categories it flags."""
         assessed = model.assess(
-            canonical, read_clauses=any(v.severity == "block" for v in found)
+            canonical,
+            read_clauses=any(v.severity == "block" for v in found),
+            vetoes=vetoes(found, cancelled),
         )
         floors, best = model.rule_floors, assessed.best
         kept = [

@@ -23,12 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the eleventh, written
-# 2026-11-24, measured once with the shipped risk model 10): lowest recall
-# 0.639 (invoice_refusal), no safe reply blocked (0 of 368). The recall
-# target (0.97) is not met; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.62
-HOLDOUT_MAX_FALSE_BLOCKS = 0.01
+# Floors at the first look at the held-out set (the twelfth, written
+# 2026-11-24, measured once with the shipped risk model 11): lowest recall
+# 0.538 (invoice_refusal), 2.77% of safe replies blocked (9 of 325). Neither
+# the recall target (0.97) nor its false-block target (1%) is met on
+# this set; see README "Suggestions and compliance".
+HOLDOUT_MIN_RECALL = 0.52
+HOLDOUT_MAX_FALSE_BLOCKS = 0.03
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from quickphrase.model.artifact import (
 )
 from quickphrase.model.normalize import canonical_chars
 from quickphrase.model.risk import RiskModel, clause_spans, risk_input
-from quickphrase.phrases.compliance import ComplianceFilter, RuleError
+from quickphrase.phrases.compliance import ComplianceFilter, RuleError, vetoes
 from quickphrase.training.corpus import CorpusError
 from quickphrase.training.risk import (
     CATEGORIES,
@@ -26,6 +26,7 @@ from quickphrase.training.risk import (
     RiskCandidate,
     RiskConfig,
     RiskCorpus,
+    RuleMatches,
     Scores,
     best_option,
     best_scores,
@@ -49,12 +50,19 @@ def model() -> RiskModel:
     return RiskModel()
 
 
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory: pytest.TempPathFactory, corpus: RiskCorpus) -> Path:
-    """A model trained end to end on a slice of the corpus (seconds, not minutes)."""
+@pytest.fixture(
+    scope="module",
+    params=[RiskConfig(c=10.0), RiskConfig(hidden=16, epochs=8)],
+    ids=["logistic", "hidden-layer"],
+)
+def small_model(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, corpus: RiskCorpus
+) -> Path:
+    """A model of each kind trained end to end on a slice of the corpus
+    (seconds, not minutes)."""
     small = RiskCorpus(train=corpus.train[::6], dev=corpus.dev[::4])
     out = tmp_path_factory.mktemp("risk")
-    train_risk_model(out, grid=(RiskConfig(c=10.0),), corpus=small, progress=lambda _: None)
+    train_risk_model(out, grid=(request.param,), corpus=small, progress=lambda _: None)
     return out
 
 
@@ -86,9 +94,7 @@ def test_clause_spans(text: str, clauses: list[tuple[int, int]]) -> None:
 # -- served as trained --------------------------------------------------------------
 
 
-def test_served_probabilities_equal_scikit_learns(
-    small_model: Path, corpus: RiskCorpus
-) -> None:
+def test_served_probabilities_equal_scikit_learns(small_model: Path, corpus: RiskCorpus) -> None:
     config = RiskConfig.from_dict(json.loads((small_model / METADATA_FILE).read_text())["config"])
     pipeline = fit(config, RiskCorpus(train=corpus.train[::6], dev=[]).train)
     served = RiskModel(small_model)
@@ -103,19 +109,60 @@ def test_served_scores_are_what_training_scored(
     small_model: Path, corpus: RiskCorpus, read_clauses: bool
 ) -> None:
     """Floors and thresholds are chosen on ``best_scores``; serving must read
-    replies the same way, with and without a rule match forcing the clauses."""
+    replies the same way: with and without a rule match forcing the clauses,
+    and with the vetoes of the rules' cancelled matches."""
     served = RiskModel(small_model)
     config = RiskConfig.from_dict(served.metadata["config"])
     pipeline = fit(config, corpus.train[::6])
-    replies = corpus.dev[:200]
+    replies = [
+        *corpus.dev[:200],
+        Reply("不能保证明天一定到哈,放心一般都挺快的", (), "t:1"),
+        Reply("亲 我们不支持微信交易哦,有问题旺旺找我就行", (), "t:2"),
+        Reply("没法保证周五前一定送到。不过一般两三天也就到了", (), "t:3"),
+    ]
+    vetoes = RuleMatches.of(replies).vetoes
+    assert all(vetoes[-3:])
+    assert sum(map(bool, vetoes)) > 3
     forced = [read_clauses] * len(replies)
-    trained = Scores(list(pipeline.classes_), best_scores(pipeline, replies, forced), replies)
+    best = best_scores(pipeline, replies, forced, vetoes)
+    trained = Scores(list(pipeline.classes_), best, replies)
     for i, reply in enumerate(replies):
-        assessed = served.assess(canonical_chars(reply.text), read_clauses=read_clauses)
+        assessed = served.assess(
+            canonical_chars(reply.text), read_clauses=read_clauses, vetoes=vetoes[i]
+        )
         for category in CATEGORIES:
             assert assessed[category].probability == pytest.approx(
                 trained.column(category)[i], abs=1e-5
             ), reply.text
+
+
+def test_a_cancelled_rule_match_vetoes_the_model_where_it_stands(model: RiskModel) -> None:
+    """不能保证明天一定到: the rule saw 一定到 negated, and the model's
+    delivery score there does not count. Another clause still does."""
+    negated = "不能保证明天一定到"
+    assert model.assess(negated).best["delivery_promise"] > 0.0
+    veto = {"delivery_promise": [(2, 9)]}
+    assert model.assess(negated, vetoes=veto).best["delivery_promise"] == 0.0
+    both = "不能保证明天一定到,后天下午前包到您手上"
+    assessed = model.assess(both, vetoes=veto)
+    (clause,) = model.proba(["后天下午前包到您手上"])
+    delivery = model.labels.index("delivery_promise")
+    assert assessed.best["delivery_promise"] == pytest.approx(clause[delivery])
+    assert assessed["delivery_promise"].start == 10
+    unvetoed = model.assess(both, read_clauses=True)
+    assert assessed.best["off_platform"] == unvetoed.best["off_platform"]
+
+
+def test_cancelled_matches_veto_only_categories_no_rule_found_live() -> None:
+    rules = ComplianceFilter.load(risk_model=False)
+    found, cancelled = rules.rule_findings(canonical_chars("不能保证明天一定到"), "tmall")
+    assert found == []
+    assert vetoes(found, cancelled) == {"delivery_promise": cancelled["delivery_promise"]}
+    text = canonical_chars("不能保证明天一定到,但后天保证到")
+    found, cancelled = rules.rule_findings(text, "tmall")
+    assert {v.category for v in found} == {"delivery_promise"}
+    assert cancelled
+    assert vetoes(found, cancelled) == {}
 
 
 @pytest.mark.parametrize(
@@ -199,7 +246,9 @@ def test_rule_floors_overrule_almost_no_risky_reply_the_rules_catch() -> None:
     rows.append((("off_platform",), {"off_platform": 0.001}))  # one outlier the rules catch
     scores = _scores(rows)
     every = [frozenset(CATEGORIES)] * len(rows)
-    matches = RuleMatches([{"off_platform"}] * len(rows), [set()] * len(rows), every)
+    matches = RuleMatches(
+        [{"off_platform"}] * len(rows), [set()] * len(rows), every, [{}] * len(rows)
+    )
     floors = choose_rule_floors(scores, matches, loss=0.005)
     assert floors["off_platform"] == pytest.approx(0.3)  # loses the outlier (0.5% of 201)
     assert choose_rule_floors(scores, matches, loss=0.0)["off_platform"] == 0.0
@@ -339,7 +388,10 @@ def test_an_unreachable_false_block_cap_is_reported(corpus: RiskCorpus, tmp_path
     small = RiskCorpus(train=corpus.train[::6], dev=corpus.dev[::4])
     said: list[str] = []
     result = train_risk_model(
-        tmp_path, grid=(RiskConfig(c=10.0),), corpus=small, max_false_blocks=0.0,
+        tmp_path,
+        grid=(RiskConfig(c=10.0),),
+        corpus=small,
+        max_false_blocks=0.0,
         progress=said.append,
     )
     if result.metadata["dev_metrics"]["safe_blocked"] > 0:

@@ -1,11 +1,14 @@
-"""Export a fitted scikit-learn intent pipeline to the serving artifacts.
+"""Export a fitted scikit-learn pipeline (intent or risk model) to the serving artifacts.
 
 The serving featuriser (``quickphrase.model.features``) turns a message into
 its n-gram column ids and normalised TF-IDF weights; the graph gathers the
-matching rows of the linear model, adds the intercept and applies the
-classifier's calibration (softmax for logistic regression, temperature or
-sigmoid calibrators for ``CalibratedClassifierCV``), which is exactly what
-scikit-learn's ``predict_proba`` computes.
+matching rows of the first layer's weights and sums them. For a linear
+model that is the decision: add the intercept and apply the classifier's
+calibration (softmax for logistic regression, temperature or sigmoid
+calibrators for ``CalibratedClassifierCV``). For a one-hidden-layer
+``MLPClassifier`` the sum is the hidden layer: add its bias, apply ReLU, then
+the output layer and softmax. Either way it is exactly what scikit-learn's
+``predict_proba`` computes.
 
 Why not skl2onnx's ``TfidfVectorizer`` converter: its ONNX operator emits a
 dense vocabulary-sized vector per message, about 0.6 ms per message at 30k
@@ -24,6 +27,7 @@ from onnx import TensorProto, helper, numpy_helper
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .pipeline import strip_spaces
@@ -56,15 +60,18 @@ def to_onnx(
     classifier = pipeline.named_steps["classifier"]
     if list(classifier.classes_) != labels:
         raise ValueError("labels must be the classifier's classes in order")
-    coef, intercept = _linear_parts(classifier)
+    if isinstance(classifier, MLPClassifier):
+        first, bias = _hidden_layer(classifier)
+    else:
+        first, bias = _linear_parts(classifier)
     width = sum(len(vec.vocabulary_) for _, vec in _vectorizers(pipeline))
-    if width != coef.shape[1]:
+    if width != first.shape[1]:
         raise ValueError("vectorizer vocabularies do not match the classifier's features")
     # One extra zero row for the padding id.
-    weights = np.vstack([coef.T, np.zeros((1, len(labels)))]).astype(np.float32)
+    weights = np.vstack([first.T, np.zeros((1, first.shape[0]))]).astype(np.float32)
     inits = [
         numpy_helper.from_array(weights, "coef"),
-        numpy_helper.from_array(intercept.astype(np.float32), "intercept"),
+        numpy_helper.from_array(bias.astype(np.float32), "intercept"),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
     ]
     nodes = [
@@ -73,7 +80,7 @@ def to_onnx(
         helper.make_node("MatMul", ["weights3", "rows"], ["dot3"]),
         helper.make_node("Squeeze", ["dot3", "axis1"], ["dot"]),
         helper.make_node("Add", ["dot", "intercept"], ["decision"]),
-        *_calibration_nodes(classifier, inits),
+        *_output_nodes(classifier, inits),
     ]
     graph = helper.make_graph(
         nodes,
@@ -121,7 +128,28 @@ def _linear_parts(classifier: Any) -> tuple[np.ndarray, np.ndarray]:
     return coef, intercept
 
 
-def _calibration_nodes(classifier: Any, inits: list[onnx.TensorProto]) -> list[onnx.NodeProto]:
+def _hidden_layer(classifier: MLPClassifier) -> tuple[np.ndarray, np.ndarray]:
+    if len(classifier.coefs_) != 2 or classifier.activation != "relu":
+        raise ValueError("only MLPs with one ReLU hidden layer are exported")
+    if classifier.out_activation_ != "softmax":
+        raise ValueError("binary classifiers are not supported: train at least three labels")
+    return np.asarray(classifier.coefs_[0]).T, np.asarray(classifier.intercepts_[0])
+
+
+def _output_nodes(classifier: Any, inits: list[onnx.TensorProto]) -> list[onnx.NodeProto]:
+    if isinstance(classifier, MLPClassifier):
+        inits += [
+            numpy_helper.from_array(classifier.coefs_[1].astype(np.float32), "output_coef"),
+            numpy_helper.from_array(
+                classifier.intercepts_[1].astype(np.float32), "output_intercept"
+            ),
+        ]
+        return [
+            helper.make_node("Relu", ["decision"], ["hidden"]),
+            helper.make_node("MatMul", ["hidden", "output_coef"], ["output_dot"]),
+            helper.make_node("Add", ["output_dot", "output_intercept"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        ]
     if isinstance(classifier, LogisticRegression):
         return [helper.make_node("Softmax", ["decision"], ["probabilities"], axis=1)]
     if isinstance(classifier, CalibratedClassifierCV) and classifier.method == "temperature":

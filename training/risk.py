@@ -32,6 +32,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -40,9 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from quickphrase import __version__
@@ -53,9 +56,14 @@ from quickphrase.model.artifact import (
     RISK_ONNX_FILE,
 )
 from quickphrase.model.normalize import canonical_chars
-from quickphrase.model.risk import SAFE, clause_spans, needs_clauses, risk_input
+from quickphrase.model.risk import SAFE, clause_spans, needs_clauses, risk_input, vetoed_cells
 from quickphrase.phrases.compliance import CATEGORIES as ALL_CATEGORIES
-from quickphrase.phrases.compliance import MAX_CHECK_CHARS, MODEL_CATEGORIES, ComplianceFilter
+from quickphrase.phrases.compliance import (
+    MAX_CHECK_CHARS,
+    MODEL_CATEGORIES,
+    ComplianceFilter,
+    vetoes,
+)
 from quickphrase.phrases.library import SHOP_TYPES
 
 from .corpus import CorpusError, read_jsonl
@@ -137,9 +145,7 @@ def read_replies(path: Path) -> list[Reply]:
         where = f"{path}:{number}"
         if not isinstance(text, str) or not text.strip():
             raise CorpusError(f"{where}: 'text' must be a non-empty string")
-        if not isinstance(categories, list) or not all(
-            c in KNOWN_CATEGORIES for c in categories
-        ):
+        if not isinstance(categories, list) or not all(c in KNOWN_CATEGORIES for c in categories):
             raise CorpusError(
                 f"{where}: 'categories' must be a list of {', '.join(KNOWN_CATEGORIES)}"
             )
@@ -217,33 +223,50 @@ def _deduplicate(replies: Iterable[Reply], exclude: set[str] | tuple[()]) -> lis
 
 @dataclass(frozen=True)
 class RiskConfig:
-    """Hyper-parameters of one candidate risk model."""
+    """Hyper-parameters of one candidate risk model.
+
+    ``hidden`` = 0 is logistic regression (``c`` its inverse regularisation);
+    more is a one-hidden-layer network of that width over the same n-grams
+    (``alpha`` its L2 penalty, trained for ``epochs`` passes of Adam). The
+    hidden layer lets n-grams combine. The model alone, thresholds blocking
+    0.3% of dev's safe replies per category: a 64-unit layer caught 0.81 of
+    the weakest category on dev and 0.82 on the tenth held-out set, where
+    logistic regression caught 0.72 and 0.61.
+    """
 
     char_ngrams: tuple[int, int] = (1, 3)
     c: float = 10.0
     sublinear_tf: bool = True
-    class_weight: str | None = None  # None or "balanced"
+    class_weight: str | None = None  # None or "balanced" (logistic regression only)
     # N-grams seen in fewer replies are dropped: each n-gram a reply holds
     # costs serving time, and one seen once rarely generalises.
     min_df: int = 2
     max_features: int | None = None  # keep only the most frequent n-grams
+    hidden: int = 0
+    alpha: float = 1e-3
+    # A fixed number of passes, not a convergence test, so that training
+    # time is predictable; 25 and 40 were tried, not tuned further.
+    epochs: int = 25
 
     @classmethod
     def from_dict(cls, values: dict) -> RiskConfig:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
     def describe(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in asdict(self).items())
+        shown = asdict(self)
+        for key in ("alpha", "epochs") if not self.hidden else ("c", "class_weight"):
+            del shown[key]
+        return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 
 # Every n-gram kept costs serving time (a bigger table, more cache misses):
 # min_df=1 caught about as much on the dev replies as min_df=2 but made
 # ``check`` 4 µs slower, past its 50 µs target, so it is not a candidate.
+# A network candidate takes about a minute a fit (six per candidate: five
+# folds and the final fit) where logistic regression takes a few seconds.
 DEFAULT_GRID: tuple[RiskConfig, ...] = (
-    RiskConfig(c=10.0),
-    RiskConfig(c=30.0),
-    RiskConfig(c=100.0),
     RiskConfig(char_ngrams=(1, 2), c=30.0),
+    RiskConfig(char_ngrams=(1, 2), hidden=64, alpha=1e-3, epochs=25),
 )
 
 
@@ -274,10 +297,30 @@ def build_pipeline(config: RiskConfig, *, seed: int = 0) -> Pipeline:
             )
         ]
     )
-    classifier = LogisticRegression(
-        C=config.c, max_iter=5000, class_weight=config.class_weight, random_state=seed
-    )
+    classifier: LogisticRegression | MLPClassifier
+    if config.hidden:
+        classifier = _QuietMLP(
+            hidden_layer_sizes=(config.hidden,),
+            alpha=config.alpha,
+            max_iter=config.epochs,
+            batch_size=128,
+            random_state=seed,
+        )
+    else:
+        classifier = LogisticRegression(
+            C=config.c, max_iter=5000, class_weight=config.class_weight, random_state=seed
+        )
     return Pipeline([("features", features), ("classifier", classifier)])
+
+
+class _QuietMLP(MLPClassifier):
+    """An ``MLPClassifier`` that stops after ``max_iter`` epochs by design,
+    so scikit-learn's "not converged" warning is noise."""
+
+    def fit(self, X: Any, y: Any) -> _QuietMLP:  # noqa: N803 (scikit-learn's names)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return super().fit(X, y)
 
 
 def fit(config: RiskConfig, replies: Sequence[Reply]) -> Pipeline:
@@ -292,31 +335,51 @@ def fit(config: RiskConfig, replies: Sequence[Reply]) -> Pipeline:
 
 
 def best_scores(
-    pipeline: Pipeline, replies: Sequence[Reply], read_clauses: Sequence[bool] | None = None
+    pipeline: Pipeline,
+    replies: Sequence[Reply],
+    read_clauses: Sequence[bool] | None = None,
+    vetoes: Sequence[Mapping[str, Sequence[tuple[int, int]]]] | None = None,
 ) -> np.ndarray:
     """Each reply's best probability per label over the rows the served model
     reads (``RiskModel.assess``; ``read_clauses`` marks the replies a blocking
-    rule matched); columns in ``pipeline.classes_`` order."""
+    rule matched, ``vetoes`` holds each reply's cancelled rule matches, as
+    ``RuleMatches`` finds them); columns in ``pipeline.classes_`` order."""
     texts = [prepare(r.text) for r in replies]
     best = pipeline.predict_proba(texts)
-    safe = list(pipeline.classes_).index(SAFE)
+    columns = {c: i for i, c in enumerate(pipeline.classes_)}
     forced = read_clauses if read_clauses is not None else [False] * len(texts)
-    rows, owner = [], []
+    vetoed = vetoes if vetoes is not None else [{}] * len(texts)
+    rows: list[str] = []
+    owner: list[int] = []
+    cleared: list[tuple[int, int]] = []  # (clause row, column) a veto clears
     for i, text in enumerate(texts):
-        if forced[i] or needs_clauses(best[i], safe, CLAUSE_GATE):
-            for start, end in clause_spans(text):
-                rows.append(text[start:end])
-                owner.append(i)
+        spans = [(0, len(text))]
+        if forced[i] or vetoed[i] or needs_clauses(best[i], columns[SAFE], CLAUSE_GATE):
+            spans += clause_spans(text)
+        for row, category in vetoed_cells(spans, vetoed[i]):
+            if category not in columns:
+                continue
+            if row == 0:
+                best[i, columns[category]] = 0.0
+            else:
+                cleared.append((len(rows) + row - 1, columns[category]))
+        rows += [text[start:end] for start, end in spans[1:]]
+        owner += [i] * (len(spans) - 1)
     if rows:
-        np.maximum.at(best, np.asarray(owner), pipeline.predict_proba(rows))
+        clause_probs = pipeline.predict_proba(rows)
+        for row, column in cleared:
+            clause_probs[row, column] = 0.0
+        np.maximum.at(best, np.asarray(owner), clause_probs)
     return best
 
 
 def must_pass_ceilings(pipeline: Pipeline) -> dict[str, float]:
     """Per category, the highest best-row probability any ``MUST_PASS``
-    reply gets (every clause read)."""
+    reply gets as the filter reads it (every clause read, cancelled rule
+    matches vetoing the rows they fall in)."""
     replies = [Reply(text, (), f"MUST_PASS:{i}") for i, text in enumerate(MUST_PASS, 1)]
-    highest = best_scores(pipeline, replies, [True] * len(replies)).max(axis=0)
+    vetoes = RuleMatches.of(replies).vetoes
+    highest = best_scores(pipeline, replies, [True] * len(replies), vetoes).max(axis=0)
     return {c: float(highest[i]) for i, c in enumerate(pipeline.classes_)}
 
 
@@ -343,25 +406,28 @@ class Scores:
 class RuleMatches:
     """What the bundled rules match in each reply, checked as a Tmall shop
     (where every category applies): categories the model may overrule, and
-    whether anything it may not (personal data) matched. ``applies`` holds the
+    whether anything it may not (personal data) matched; and the cancelled
+    matches that veto the model (``compliance.vetoes``). ``applies`` holds the
     categories the filter checks in each reply's own shop: what is blocked is
     counted there, as the filter would block it."""
 
     overrulable: list[set[str]]
     fixed: list[set[str]]
     applies: list[frozenset[str]]
+    vetoes: list[dict[str, list[tuple[int, int]]]]
 
     @classmethod
     def of(cls, replies: Sequence[Reply]) -> RuleMatches:
         rules = ComplianceFilter.load(risk_model=False)
         checked = {shop: rules.categories_for(shop) for shop in SHOP_TYPES}
-        overrulable, fixed = [], []
+        overrulable, fixed, vetoed = [], [], []
         for reply in replies:
-            found = rules.check(reply.text, "tmall").violations
+            found, cancelled = rules.rule_findings(canonical_chars(reply.text), "tmall")
             blocking = [v for v in found if v.severity == "block"]
             overrulable.append({v.category for v in blocking if rules.overrulable(v.rule)})
             fixed.append({v.category for v in blocking if not rules.overrulable(v.rule)})
-        return cls(overrulable, fixed, [checked[r.shop_type] for r in replies])
+            vetoed.append(vetoes(found, cancelled))
+        return cls(overrulable, fixed, [checked[r.shop_type] for r in replies], vetoed)
 
     @property
     def any(self) -> list[bool]:
@@ -404,9 +470,7 @@ class Decision:
     def clearing(self, ceilings: Mapping[str, float]) -> Decision:
         """The same decision with each category's threshold raised just above
         its ceiling (``must_pass_ceilings``) where it was not already."""
-        thresholds = {
-            c: max(t, round(ceilings[c] + 1e-4, 4)) for c, t in self.thresholds.items()
-        }
+        thresholds = {c: max(t, round(ceilings[c] + 1e-4, 4)) for c, t in self.thresholds.items()}
         return Decision(self.floors, thresholds)
 
     def evaluate(self, scores: Scores, matches: RuleMatches) -> tuple[dict[str, float], float]:
@@ -478,18 +542,23 @@ def choose_thresholds(
 def out_of_fold(
     config: RiskConfig,
     replies: Sequence[Reply],
-    read_clauses: Sequence[bool] | None = None,
+    matches: RuleMatches,
     seed: int = 0,
 ) -> Scores:
+    """Each training reply scored by a model fitted on the other folds, read
+    as the filter reads it (``matches``: what the rules found in each)."""
     labels = [r.label for r in replies]
-    forced = read_clauses if read_clauses is not None else [False] * len(replies)
+    forced = matches.any
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     probs: np.ndarray | None = None
     classes: list[str] = []
     for train_idx, test_idx in folds.split(np.zeros(len(labels)), labels):
         pipeline = fit(config, [replies[i] for i in train_idx])
         fold = best_scores(
-            pipeline, [replies[i] for i in test_idx], [forced[i] for i in test_idx]
+            pipeline,
+            [replies[i] for i in test_idx],
+            [forced[i] for i in test_idx],
+            [matches.vetoes[i] for i in test_idx],
         )
         if probs is None:
             classes = list(pipeline.classes_)
@@ -591,11 +660,11 @@ def train_risk_model(
     best: tuple[tuple[bool, float, float], RiskCandidate, Decision, Pipeline] | None = None
     for n, config in enumerate(grid, start=1):
         progress(f"[{n}/{len(grid)}] {config.describe()}: 5-fold floors and thresholds, then dev")
-        oof = out_of_fold(config, corpus.train, train_matches.any)
+        oof = out_of_fold(config, corpus.train, train_matches)
         pipeline = fit(config, corpus.train)
         dev = Scores(
             list(pipeline.classes_),
-            best_scores(pipeline, corpus.dev, dev_matches.any),
+            best_scores(pipeline, corpus.dev, dev_matches.any, dev_matches.vetoes),
             corpus.dev,
         )
         ceilings = must_pass_ceilings(pipeline)
