@@ -65,6 +65,10 @@ _SENTENCE_END = re.compile(r"[。!?;\n]")
 # agent answers it: 你说差评要删掉才给退款?没有这回事; 有人加你vx说是我们店的?
 # Its words are not the agent's. 你说你是不是傻? asks the buyer about
 # themselves: that one is the agent's.
+# The bare word asked back: only a greeting before it in its sentence and at
+# most a question particle after it (做单?您是说定做的单子吗?).
+_LEAD_IN = re.compile(r"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s]){0,3}")
+_TAG = re.compile(r"\s*(?:吗|呢|啊|呀|是吧|对吧)?\s*")
 _ECHOED_QUESTION = re.compile(
     r"\s*(?:亲亲|宝子|老铁|家人们|[亲宝嗯哦噢啊呀哈~\s]){0,3}"
     r"(?:(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)(?![你您])"
@@ -220,6 +224,8 @@ class Rule:
                 continue
             if self.mask is None and _echoes_a_question(text, start, end):
                 continue  # personal data is masked even when quoted
+            if _in_title(text, start, end):
+                continue
             yield start, end, True
 
     def _cancelled(self, text: str, start: int, end: int) -> bool:
@@ -265,9 +271,21 @@ def _around(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple
 
 
 def _echoes_a_question(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] is in a question that repeats someone's words."""
+    """Whether text[start:end] is in a question that repeats someone's words:
+    a question led by 你说/有人..., or the bare word asked back (空包?那是啥)."""
     begin, stop = _around(text, start, end, _SENTENCE_END)
-    return stop < len(text) and text[stop] == "?" and bool(_ECHOED_QUESTION.match(text, begin))
+    if stop == len(text) or text[stop] != "?":
+        return False
+    if _ECHOED_QUESTION.match(text, begin):
+        return True
+    return bool(_LEAD_IN.fullmatch(text, begin, start) and _TAG.fullmatch(text, end, stop))
+
+
+def _in_title(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] lies inside 《...》: a book or product title
+    (《小熊住在梧桐路7号》 is a picture book, not an address)."""
+    opened = text.rfind("《", 0, start)
+    return opened >= 0 and text.find("》", opened) >= end and "》" not in text[opened:start]
 
 
 def _words(values: Any, where: str) -> re.Pattern[str] | None:

@@ -23,12 +23,12 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the twelfth, written
-# 2026-11-24, measured once with the shipped risk model 11): lowest recall
-# 0.538 (invoice_refusal), 2.77% of safe replies blocked (9 of 325). Neither
+# Floors at the first look at the held-out set (the thirteenth, written
+# 2026-11-24, measured once with the shipped risk model 12): lowest recall
+# 0.688 (invoice_refusal), 2.79% of safe replies blocked (9 of 323). Neither
 # the issue's recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.52
+HOLDOUT_MIN_RECALL = 0.66
 HOLDOUT_MAX_FALSE_BLOCKS = 0.03
 
 
@@ -297,6 +297,12 @@ def test_question_forms_are_not_negations(rules: ComplianceFilter) -> None:
         # The agent's own words after the echoed question still count.
         ("你说想加微信?好的,我微信号发你", "block"),
         ("你问明天能不能到?保证明天到!", "block"),
+        # The buyer's bare word asked back, then answered.
+        ("空包?那是啥 我们每一包都是实打实称过的", "pass"),
+        ("做单?您是说定做的单子吗?工期七天哦", "pass"),
+        ("亲 刷单吗?我们不做的", "pass"),
+        # A word asked back inside the agent's own sentence is no echo.
+        ("要不要刷单?一单五块", "block"),
         # A question about the buyer is the agent's, not an echo.
         ("你说你是不是傻?", "block"),
         # Personal data is masked even inside a question.
@@ -316,6 +322,21 @@ def test_an_echoed_question_is_not_the_agents_own_words(
 )
 def test_refusals_written_from_the_dev_replies_pass(rules: ComplianceFilter, text: str) -> None:
     assert rules.check(text).verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["这本《小熊住在梧桐路7号》是卖得很好的绘本", "这本是《微信营销实战》第三版 正版塑封的哈",
+     "寄件人那栏写的是我们店名和成都高新区", "收货人那边显示的是王** 您核对一下"],
+)
+def test_titles_and_form_fields_are_not_what_they_name(rules: ComplianceFilter, text: str) -> None:
+    """Words inside 《》 are a title; 那栏 after 寄件人 is the form, not a surname 那."""
+    assert rules.check(text).verdict == "pass"
+
+
+def test_a_title_mark_does_not_hide_what_follows_it(rules: ComplianceFilter) -> None:
+    text = "《读者》杂志寄到 杭州市西湖区文三路90号"
+    assert rules.check(text).verdict == "block"
 
 
 # -- bad input ---------------------------------------------------------------------
