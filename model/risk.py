@@ -16,9 +16,10 @@ reaches the category's threshold, chosen at training time on held-out
 predictions made the same way.
 
 Rules also speak for the model where they saw their own words negated or
-hedged (不能保证明天一定到): such a match vetoes its category in the rows
-that hold it (``vetoes``), since n-grams cannot tell 不能保证...一定到 from
-保证...一定到. The model also carries, per category, a ``rule_floor``: the compliance
+hedged (不能保证明天一定到): n-grams cannot tell 不能保证...一定到 from
+保证...一定到, so the rows holding such a match score its category again
+with the matched words blanked out (``vetoes``). The model also carries,
+per category, a ``rule_floor``: the compliance
 filter drops a bundled rule's match when the model gives its category less
 than that (a product called QQ糖, a QR code that opens a manual). Floors are
 set at training time so that almost no match of a truly risky reply is lost.
@@ -89,13 +90,22 @@ def needs_clauses(whole: np.ndarray, safe_column: int, gate: float) -> bool:
 def vetoed_cells(
     spans: Sequence[tuple[int, int]], vetoes: Mapping[str, Sequence[tuple[int, int]]]
 ) -> Iterator[tuple[int, str]]:
-    """(row, category) pairs a veto clears: each row (by its index in
+    """(row, category) pairs a veto re-scores: each row (by its index in
     ``spans``) that overlaps a vetoed span of that category. The whole reply
-    always does; a clause away from the negated words still counts."""
+    always does; a clause away from the negated words is left as it is."""
     for category, vetoed in vetoes.items():
         for row, (start, end) in enumerate(spans):
             if any(s < end and start < e for s, e in vetoed):
                 yield row, category
+
+
+def blanked(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The text with the spans' characters turned to spaces (offsets kept):
+    what a row is re-scored as when a rule took those words back."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
 
 
 class RiskHit(NamedTuple):
@@ -236,21 +246,27 @@ class RiskModel:
         (the filter asks when a rule matched: whether to overrule the match
         must not depend on how much friendly text surrounds it).
         ``vetoes``: per category, spans where a rule saw its words negated or
-        hedged; rows overlapping one do not count for that category, and
-        the clauses are read so that the rest of the reply still does.
+        hedged; a row overlapping one scores that category again with those
+        words blanked out (the rest of the row still counts), and the clauses
+        are read.
         """
         text = risk_input(canonical)
         probs = self.proba([_WHITESPACE.sub(" ", text)])
         spans = [(0, len(text))]
-        if read_clauses or vetoes or needs_clauses(probs[0], self._safe_column, self.clause_gate):
+        vetoed = {c: v for c, v in (vetoes or {}).items() if c in self._columns}
+        if read_clauses or vetoed or needs_clauses(probs[0], self._safe_column, self.clause_gate):
             clauses = clause_spans(text)
             if clauses:
                 rows = [_WHITESPACE.sub(" ", text[s:e]) for s, e in clauses]
                 probs = np.vstack([probs, self.proba(rows)])
                 spans += clauses
-        if vetoes:
-            columns = {c: i for i, c in enumerate(self.labels)}
-            for row, category in vetoed_cells(spans, vetoes):
-                if category in columns:
-                    probs[row, columns[category]] = 0.0
+        if vetoed:
+            cells = list(vetoed_cells(spans, vetoed))
+            again = [
+                _WHITESPACE.sub(" ", blanked(text, vetoed[category])[slice(*spans[row])])
+                for row, category in cells
+            ]
+            for (row, category), scores in zip(cells, self.proba(again), strict=True):
+                column = self._columns[category]
+                probs[row, column] = scores[column]
         return Assessment(probs, spans, self._columns)

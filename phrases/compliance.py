@@ -25,7 +25,7 @@ agent lines in batch scoring.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,11 @@ MAX_CHECK_CHARS = 2000
 # (不能保证明天到: none; 请勿添加陌生人微信: four).
 DEFAULT_NEGATION_GAP = 4
 MODEL_RULE_PREFIX = "model."
+# Where a rule match stands (``Rule.scan``). Only a match taken back by a
+# negation right beside it vetoes the risk model: a hedge or a negation a
+# few words off is often about something else (没有运费险 但是加我微信).
+LIVE, TAKEN_BACK, CANCELLED = 0, 1, 2
+_ADJACENT = 1
 # How many characters may stand between a match and a refusal after it
 # (微信上不接单: one). Kept short: 加我微信不用排队 is no refusal.
 DEFAULT_NEGATION_AFTER_GAP = 2
@@ -65,10 +70,12 @@ _SENTENCE_END = re.compile(r"[。!?;\n]")
 # agent answers it: 你说差评要删掉才给退款?没有这回事; 有人加你vx说是我们店的?
 # Its words are not the agent's. 你说你是不是傻? asks the buyer about
 # themselves: that one is the agent's.
-# The bare word asked back: only a greeting before it in its sentence and at
-# most a question particle after it (做单?您是说定做的单子吗?).
+# The bare word asked back: only a greeting before it in its sentence and
+# nothing after it but the question mark (做单?您是说定做的单子吗?). 刷单吗? and
+# vx吗? are more often the agent's own offer.
 _LEAD_IN = re.compile(r"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s]){0,3}")
-_TAG = re.compile(r"\s*(?:吗|呢|啊|呀|是吧|对吧)?\s*")
+_TAG = re.compile(r"\s*")
+_TITLE = re.compile(r"[^\s,。!?;:、《]{1,20}")
 _ECHOED_QUESTION = re.compile(
     r"\s*(?:亲亲|宝子|老铁|家人们|[亲宝嗯哦噢啊呀哈~\s]){0,3}"
     r"(?:(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)(?![你您])"
@@ -204,11 +211,11 @@ class Rule:
 
     def find(self, text: str) -> Iterable[tuple[int, int]]:
         """Spans of the matches that break the rule."""
-        return ((start, end) for start, end, live in self.scan(text) if live)
+        return ((start, end) for start, end, standing in self.scan(text) if standing == LIVE)
 
-    def scan(self, text: str) -> Iterable[tuple[int, int, bool]]:
-        """Every match, and whether it breaks the rule (``False``: negated
-        or hedged, which cancels it)."""
+    def scan(self, text: str) -> Iterator[tuple[int, int, int]]:
+        """Every match and where it stands (``LIVE``: it breaks the rule;
+        see ``_standing``)."""
         for match in self.pattern.finditer(text):
             start, end = match.span()
             # Patterns anchor on a distinctive word (路 + 门牌号) because a
@@ -219,26 +226,28 @@ class Rule:
                 start -= 1
             if self.validator is not None and not self.validator(match.group()):
                 continue
-            if self._cancelled(text, start, end):
-                yield start, end, False
+            # Personal data is masked wherever it stands, even quoted or titled.
+            if self.mask is None and (
+                _echoes_a_question(text, start, end) or _in_title(text, start, end)
+            ):
                 continue
-            if self.mask is None and _echoes_a_question(text, start, end):
-                continue  # personal data is masked even when quoted
-            if _in_title(text, start, end):
-                continue
-            yield start, end, True
+            yield start, end, self._standing(text, start, end)
 
-    def _cancelled(self, text: str, start: int, end: int) -> bool:
-        """Whether a negation or hedge around text[start:end] cancels the match."""
-        if self.negation is not None and self.negation.search(
-            text, max(0, start - self.negation_reach), start
-        ):
-            return True
+    def _standing(self, text: str, start: int, end: int) -> int:
+        """``LIVE``; ``TAKEN_BACK`` by a negation right before or after the
+        words (不能保证明天一定到, 微信上不接单); or ``CANCELLED`` by a hedge or
+        a negation a few characters away (请勿添加陌生人微信)."""
+        if self.negation is not None:
+            negated = self.negation.search(text, max(0, start - self.negation_reach), start)
+            if negated:
+                return TAKEN_BACK if len(negated.group(1)) <= _ADJACENT else CANCELLED
+        if self.negation_after is not None and self.negation_after.match(text, end):
+            return TAKEN_BACK
         if self.hedge is not None and self.hedge.search(
             text, *_around(text, start, end, self.hedge_scope)
         ):
-            return True
-        return self.negation_after is not None and bool(self.negation_after.match(text, end))
+            return CANCELLED
+        return LIVE
 
 
 def vetoes(
@@ -282,10 +291,14 @@ def _echoes_a_question(text: str, start: int, end: int) -> bool:
 
 
 def _in_title(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] lies inside 《...》: a book or product title
-    (《小熊住在梧桐路7号》 is a picture book, not an address)."""
+    """Whether text[start:end] lies inside a short 《...》 title (《小熊住在梧桐路7号》
+    is a picture book, not an address). A long or punctuated "title" is a
+    message wrapped in title marks, and is read as one."""
     opened = text.rfind("《", 0, start)
-    return opened >= 0 and text.find("》", opened) >= end and "》" not in text[opened:start]
+    if opened < 0 or "》" in text[opened:start]:
+        return False
+    closed = text.find("》", opened)
+    return closed >= end and _TITLE.fullmatch(text, opened + 1, closed) is not None
 
 
 def _words(values: Any, where: str) -> re.Pattern[str] | None:
@@ -311,7 +324,7 @@ def _negation_before(values: Any, gap: int, where: str) -> re.Pattern[str] | Non
     if words is None:
         return None
     # 能不能, 是不是, 有没有... ask a question; they negate nothing.
-    return re.compile(f"(?<![能可是要会有])(?:{words.pattern})[^,。!?;\\n]{{0,{gap}}}$")
+    return re.compile(f"(?<![能可是要会有])(?:{words.pattern})([^,。!?;\\n]{{0,{gap}}})$")
 
 
 @dataclass
@@ -456,17 +469,21 @@ class ComplianceFilter:
     ) -> tuple[list[Violation], dict[str, list[tuple[int, int]]]]:
         """What the rules for ``shop_type`` find in a reply put through
         ``canonical_chars``: the violations, and per category the spans of
-        matches a negation or hedge cancelled (不能保证明天一定到)."""
+        matches of bundled rules a negation right beside them took back
+        (不能保证明天一定到)."""
         rules, prefilter = self._by_shop[shop_type]
         found: list[Violation] = []
         cancelled: dict[str, list[tuple[int, int]]] = {}
         for rule in map(rules.__getitem__, prefilter.candidates(canonical)):
-            for start, end, live in rule.scan(canonical):
-                if live:
+            for start, end, standing in rule.scan(canonical):
+                if standing == LIVE:
                     found.append(
                         Violation(rule.id, rule.category, rule.severity, start, end, rule.message)
                     )
-                else:
+                elif standing == TAKEN_BACK and rule.bundled and rule.mask is None:
+                    # Training sees only the bundled rules; and a personal-data
+                    # rule's "negations" (订单号) tell numbers apart, they do not
+                    # take anything back.
                     cancelled.setdefault(rule.category, []).append((start, end))
         return found, cancelled
 

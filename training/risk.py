@@ -56,7 +56,14 @@ from quickphrase.model.artifact import (
     RISK_ONNX_FILE,
 )
 from quickphrase.model.normalize import canonical_chars
-from quickphrase.model.risk import SAFE, clause_spans, needs_clauses, risk_input, vetoed_cells
+from quickphrase.model.risk import (
+    SAFE,
+    blanked,
+    clause_spans,
+    needs_clauses,
+    risk_input,
+    vetoed_cells,
+)
 from quickphrase.phrases.compliance import CATEGORIES as ALL_CATEGORIES
 from quickphrase.phrases.compliance import (
     MAX_CHECK_CHARS,
@@ -244,8 +251,8 @@ class RiskConfig:
     max_features: int | None = None  # keep only the most frequent n-grams
     hidden: int = 0
     alpha: float = 1e-3
-    # A fixed number of passes, not a convergence test, so that training
-    # time is predictable; 25 and 40 were tried, not tuned further.
+    # At most this many passes (scikit-learn also stops when the loss stalls
+    # for 10): a bound on training time; 25 and 40 caught as much on dev.
     epochs: int = 25
 
     @classmethod
@@ -338,37 +345,40 @@ def best_scores(
     pipeline: Pipeline,
     replies: Sequence[Reply],
     read_clauses: Sequence[bool] | None = None,
-    vetoes: Sequence[Mapping[str, Sequence[tuple[int, int]]]] | None = None,
+    cancelled: Sequence[Mapping[str, Sequence[tuple[int, int]]]] | None = None,
 ) -> np.ndarray:
     """Each reply's best probability per label over the rows the served model
     reads (``RiskModel.assess``; ``read_clauses`` marks the replies a blocking
-    rule matched, ``vetoes`` holds each reply's cancelled rule matches, as
-    ``RuleMatches`` finds them); columns in ``pipeline.classes_`` order."""
+    rule matched, ``cancelled`` holds each reply's vetoes, as ``RuleMatches``
+    finds them); columns in ``pipeline.classes_`` order."""
     texts = [prepare(r.text) for r in replies]
     best = pipeline.predict_proba(texts)
-    columns = {c: i for i, c in enumerate(pipeline.classes_)}
+    columns = {c: i for i, c in enumerate(pipeline.classes_) if c != SAFE}
+    safe = list(pipeline.classes_).index(SAFE)
     forced = read_clauses if read_clauses is not None else [False] * len(texts)
-    vetoed = vetoes if vetoes is not None else [{}] * len(texts)
     rows: list[str] = []
     owner: list[int] = []
-    cleared: list[tuple[int, int]] = []  # (clause row, column) a veto clears
+    # Rows scored again with vetoed words blanked: (whole reply?, index, column).
+    again: list[str] = []
+    targets: list[tuple[bool, int, int]] = []
     for i, text in enumerate(texts):
+        vetoed = {c: v for c, v in (cancelled[i] if cancelled else {}).items() if c in columns}
         spans = [(0, len(text))]
-        if forced[i] or vetoed[i] or needs_clauses(best[i], columns[SAFE], CLAUSE_GATE):
+        if forced[i] or vetoed or needs_clauses(best[i], safe, CLAUSE_GATE):
             spans += clause_spans(text)
-        for row, category in vetoed_cells(spans, vetoed[i]):
-            if category not in columns:
-                continue
-            if row == 0:
-                best[i, columns[category]] = 0.0
-            else:
-                cleared.append((len(rows) + row - 1, columns[category]))
+        for row, category in vetoed_cells(spans, vetoed):
+            start, end = spans[row]
+            again.append(blanked(text, vetoed[category])[start:end])
+            index = i if row == 0 else len(rows) + row - 1
+            targets.append((row == 0, index, columns[category]))
         rows += [text[start:end] for start, end in spans[1:]]
         owner += [i] * (len(spans) - 1)
+    clause_probs = pipeline.predict_proba(rows) if rows else np.zeros((0, best.shape[1]))
+    if again:
+        redone = pipeline.predict_proba(again)
+        for (whole, index, column), scores in zip(targets, redone, strict=True):
+            (best if whole else clause_probs)[index, column] = scores[column]
     if rows:
-        clause_probs = pipeline.predict_proba(rows)
-        for row, column in cleared:
-            clause_probs[row, column] = 0.0
         np.maximum.at(best, np.asarray(owner), clause_probs)
     return best
 
@@ -376,10 +386,10 @@ def best_scores(
 def must_pass_ceilings(pipeline: Pipeline) -> dict[str, float]:
     """Per category, the highest best-row probability any ``MUST_PASS``
     reply gets as the filter reads it (every clause read, cancelled rule
-    matches vetoing the rows they fall in)."""
+    matches re-scored blanked)."""
     replies = [Reply(text, (), f"MUST_PASS:{i}") for i, text in enumerate(MUST_PASS, 1)]
-    vetoes = RuleMatches.of(replies).vetoes
-    highest = best_scores(pipeline, replies, [True] * len(replies), vetoes).max(axis=0)
+    cancelled = RuleMatches.of(replies).vetoes
+    highest = best_scores(pipeline, replies, [True] * len(replies), cancelled).max(axis=0)
     return {c: float(highest[i]) for i, c in enumerate(pipeline.classes_)}
 
 
@@ -422,10 +432,13 @@ class RuleMatches:
         checked = {shop: rules.categories_for(shop) for shop in SHOP_TYPES}
         overrulable, fixed, vetoed = [], [], []
         for reply in replies:
-            found, cancelled = rules.rule_findings(canonical_chars(reply.text), "tmall")
+            canonical = canonical_chars(reply.text)
+            found, cancelled = rules.rule_findings(canonical, "tmall")
             blocking = [v for v in found if v.severity == "block"]
             overrulable.append({v.category for v in blocking if rules.overrulable(v.rule)})
             fixed.append({v.category for v in blocking if not rules.overrulable(v.rule)})
+            if reply.shop_type != "tmall":  # vetoes come from the reply's own shop's rules
+                found, cancelled = rules.rule_findings(canonical, reply.shop_type)
             vetoed.append(vetoes(found, cancelled))
         return cls(overrulable, fixed, [checked[r.shop_type] for r in replies], vetoed)
 
