@@ -15,8 +15,8 @@ and most replies are plainly safe. A category is flagged when its best row
 reaches the category's threshold, chosen at training time on held-out
 predictions made the same way.
 
-Rules also speak for the model where they saw their own words negated or
-hedged (不能保证明天一定到): n-grams cannot tell 不能保证...一定到 from
+Rules also speak for the model where a negation right beside their words
+took them back (不能保证明天一定到): n-grams cannot tell 不能保证...一定到 from
 保证...一定到, so the rows holding such a match score its category again
 with the matched words blanked out (``vetoes``). The model also carries,
 per category, a ``rule_floor``: the compliance
@@ -99,13 +99,20 @@ def vetoed_cells(
                 yield row, category
 
 
-def blanked(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """The text with the spans' characters turned to spaces (offsets kept):
-    what a row is re-scored as when a rule took those words back."""
-    chars = list(text)
-    for start, end in spans:
-        chars[start:end] = " " * (end - start)
-    return "".join(chars)
+def vetoed_rows(
+    text: str, spans: Sequence[tuple[int, int]], vetoes: Mapping[str, Sequence[tuple[int, int]]]
+) -> list[tuple[int, str, str]]:
+    """(row, category, row text) for each row a veto re-scores, the text with
+    that category's vetoed words turned to spaces: what serving and training
+    score again in place of the row's own score for that category."""
+    rescored = []
+    for row, category in vetoed_cells(spans, vetoes):
+        chars = list(text)
+        for start, end in vetoes[category]:
+            chars[start:end] = " " * (end - start)
+        start, end = spans[row]
+        rescored.append((row, category, "".join(chars[start:end])))
+    return rescored
 
 
 class RiskHit(NamedTuple):
@@ -245,10 +252,10 @@ class RiskModel:
         ``read_clauses``: read every clause whatever the whole reply scores
         (the filter asks when a rule matched: whether to overrule the match
         must not depend on how much friendly text surrounds it).
-        ``vetoes``: per category, spans where a rule saw its words negated or
-        hedged; a row overlapping one scores that category again with those
-        words blanked out (the rest of the row still counts), and the clauses
-        are read.
+        ``vetoes``: per category, spans of rule matches a negation right
+        beside them took back (``compliance.vetoes``); a row overlapping one
+        scores that category again with those words blanked out (the rest of
+        the row still counts), and the clauses are read.
         """
         text = risk_input(canonical)
         probs = self.proba([_WHITESPACE.sub(" ", text)])
@@ -261,12 +268,9 @@ class RiskModel:
                 probs = np.vstack([probs, self.proba(rows)])
                 spans += clauses
         if vetoed:
-            cells = list(vetoed_cells(spans, vetoed))
-            again = [
-                _WHITESPACE.sub(" ", blanked(text, vetoed[category])[slice(*spans[row])])
-                for row, category in cells
-            ]
-            for (row, category), scores in zip(cells, self.proba(again), strict=True):
+            rescored = vetoed_rows(text, spans, vetoed)
+            again = self.proba([_WHITESPACE.sub(" ", row_text) for _, _, row_text in rescored])
+            for (row, category, _), scores in zip(rescored, again, strict=True):
                 column = self._columns[category]
                 probs[row, column] = scores[column]
         return Assessment(probs, spans, self._columns)

@@ -15,8 +15,9 @@ Two checks run on every reply and their findings are merged:
   is safe (below the category's ``rule_floor``), it overrules the match of a
   bundled rule that masks nothing: 微信 in 手表支持微信消息提醒 is a feature.
   A shop's own rules and the personal-data rules are never overruled.
-  The other way round, a rule match that a negation or hedge cancelled
-  vetoes its category in the model's rows that hold it (``vetoes``).
+  The other way round, a bundled rule's match that a negation right beside
+  it took back vetoes its category: the model's rows holding it score that
+  category again with the matched words blanked (``vetoes``).
 
 The same filter checks suggestions, agents' drafts, the library (lint) and
 agent lines in batch scoring.
@@ -66,16 +67,16 @@ _ADJACENT = 1
 DEFAULT_NEGATION_AFTER_GAP = 2
 _CLAUSE_END = re.compile(r"[。!?;\n,]")
 _SENTENCE_END = re.compile(r"[。!?;\n]")
-# A question that repeats what the buyer (or someone else) said, before the
-# agent answers it: 你说差评要删掉才给退款?没有这回事; 有人加你vx说是我们店的?
-# Its words are not the agent's. 你说你是不是傻? asks the buyer about
-# themselves: that one is the agent's.
 # The bare word asked back: only a greeting before it in its sentence and
 # nothing after it but the question mark (做单?您是说定做的单子吗?). 刷单吗? and
 # vx吗? are more often the agent's own offer.
 _LEAD_IN = re.compile(r"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s]){0,3}")
-_TAG = re.compile(r"\s*")
+# A 《》 title: short, with no spaces or clause punctuation.
 _TITLE = re.compile(r"[^\s,。!?;:、《]{1,20}")
+# A question that repeats what the buyer (or someone else) said, before the
+# agent answers it: 你说差评要删掉才给退款?没有这回事; 有人加你vx说是我们店的?
+# Its words are not the agent's. 你说你是不是傻? asks the buyer about
+# themselves: that one is the agent's.
 _ECHOED_QUESTION = re.compile(
     r"\s*(?:亲亲|宝子|老铁|家人们|[亲宝嗯哦噢啊呀哈~\s]){0,3}"
     r"(?:(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)(?![你您])"
@@ -253,10 +254,10 @@ class Rule:
 def vetoes(
     found: Iterable[Violation], cancelled: Mapping[str, list[tuple[int, int]]]
 ) -> dict[str, list[tuple[int, int]]]:
-    """Cancelled matches that veto the risk model: those of categories no
-    rule found live. A rule that saw its words negated or hedged knows the
-    clause better than a bag of n-grams does (the model reads 明天一定到 in
-    不能保证明天一定到); a live match of the category decides on its own."""
+    """Taken-back matches that veto the risk model: those of categories no
+    rule found live. A rule that saw a negation right beside its words knows
+    the clause better than a bag of n-grams does (the model reads 明天一定到
+    in 不能保证明天一定到); a live match of the category decides on its own."""
     live = {v.category for v in found}
     return {c: spans for c, spans in cancelled.items() if c not in live}
 
@@ -287,7 +288,7 @@ def _echoes_a_question(text: str, start: int, end: int) -> bool:
         return False
     if _ECHOED_QUESTION.match(text, begin):
         return True
-    return bool(_LEAD_IN.fullmatch(text, begin, start) and _TAG.fullmatch(text, end, stop))
+    return bool(_LEAD_IN.fullmatch(text, begin, start)) and not text[end:stop].strip()
 
 
 def _in_title(text: str, start: int, end: int) -> bool:

@@ -58,11 +58,10 @@ from quickphrase.model.artifact import (
 from quickphrase.model.normalize import canonical_chars
 from quickphrase.model.risk import (
     SAFE,
-    blanked,
     clause_spans,
     needs_clauses,
     risk_input,
-    vetoed_cells,
+    vetoed_rows,
 )
 from quickphrase.phrases.compliance import CATEGORIES as ALL_CATEGORIES
 from quickphrase.phrases.compliance import (
@@ -366,9 +365,8 @@ def best_scores(
         spans = [(0, len(text))]
         if forced[i] or vetoed or needs_clauses(best[i], safe, CLAUSE_GATE):
             spans += clause_spans(text)
-        for row, category in vetoed_cells(spans, vetoed):
-            start, end = spans[row]
-            again.append(blanked(text, vetoed[category])[start:end])
+        for row, category, row_text in vetoed_rows(text, spans, vetoed):
+            again.append(row_text)
             index = i if row == 0 else len(rows) + row - 1
             targets.append((row == 0, index, columns[category]))
         rows += [text[start:end] for start, end in spans[1:]]
@@ -385,8 +383,7 @@ def best_scores(
 
 def must_pass_ceilings(pipeline: Pipeline) -> dict[str, float]:
     """Per category, the highest best-row probability any ``MUST_PASS``
-    reply gets as the filter reads it (every clause read, cancelled rule
-    matches re-scored blanked)."""
+    reply gets as the filter reads it (every clause read, vetoes applied)."""
     replies = [Reply(text, (), f"MUST_PASS:{i}") for i, text in enumerate(MUST_PASS, 1)]
     cancelled = RuleMatches.of(replies).vetoes
     highest = best_scores(pipeline, replies, [True] * len(replies), cancelled).max(axis=0)
@@ -416,8 +413,9 @@ class Scores:
 class RuleMatches:
     """What the bundled rules match in each reply, checked as a Tmall shop
     (where every category applies): categories the model may overrule, and
-    whether anything it may not (personal data) matched; and the cancelled
-    matches that veto the model (``compliance.vetoes``). ``applies`` holds the
+    whether anything it may not (personal data) matched; and, in each reply's
+    own shop, the matches a negation took back that veto the model
+    (``compliance.vetoes``). ``applies`` holds the
     categories the filter checks in each reply's own shop: what is blocked is
     counted there, as the filter would block it."""
 
