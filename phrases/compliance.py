@@ -58,8 +58,9 @@ MAX_CHECK_CHARS = 2000
 DEFAULT_NEGATION_GAP = 4
 MODEL_RULE_PREFIX = "model."
 # Where a rule match stands (``Rule.scan``). Only a match taken back by a
-# negation right beside it vetoes the risk model: a hedge or a negation a
-# few words off is often about something else (没有运费险 但是加我微信).
+# negation right beside it, or repeated from the buyer to refuse it, vetoes
+# the risk model: a hedge or a negation a few words off is often about
+# something else (没有运费险 但是加我微信).
 LIVE, TAKEN_BACK, CANCELLED = 0, 1, 2
 _ADJACENT = 1
 # How many characters may stand between a match and a refusal after it
@@ -73,14 +74,27 @@ _SENTENCE_END = re.compile(r"[。!?;\n]")
 _LEAD_IN = re.compile(r"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s]){0,3}")
 # A 《》 title: short, with no spaces or clause punctuation.
 _TITLE = re.compile(r"[^\s,。!?;:、《]{1,20}")
-# A question that repeats what the buyer (or someone else) said, before the
-# agent answers it: 你说差评要删掉才给退款?没有这回事; 有人加你vx说是我们店的?
-# Its words are not the agent's. 你说你是不是傻? asks the buyer about
+# How words that repeat what the buyer (or someone else) said begin, before
+# the agent answers them: 你说差评要删掉才给退款?没有这回事; 有人加你vx说是我们店的?
+# Their words are not the agent's. 你说你是不是傻? asks the buyer about
 # themselves: that one is the agent's.
-_ECHOED_QUESTION = re.compile(
-    r"\s*(?:亲亲|宝子|老铁|家人们|[亲宝嗯哦噢啊呀哈~\s]){0,3}"
+_ECHO_LEAD = (
+    r"\s*(?:亲亲|宝子|老铁|老哥|家人们|[亲宝嗯哦噢啊呀哈~\s]){0,3}"
     r"(?:(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)(?![你您])"
     r"|(?:要是|如果|万一)?(?:有人|有些人|别人|对方))"
+)
+_ECHOED_QUESTION = re.compile(_ECHO_LEAD)
+# The buyer's words quoted after 您说/您提到 (您说「加个微信方便点」,...;
+# 你说的那个"拍一单返佣金"的事): quotation marks say whose words they are.
+_QUOTE_LEAD = re.compile(_ECHO_LEAD + r"(?:的(?:那个|这个|那种|那句)?)?\s*[::]?\s*")
+_QUOTES = {"「": "」", "『": "』", "“": "”", '"': '"'}
+# Without quotation marks, an echo is told by its answer: the next clause
+# refuses (您问好评有没有返现,这个真没有的). 您说要加微信,没问题 is no refusal.
+_REFUSAL = re.compile(
+    r"\s*(?:这个|这|那个|那|但是?|不过)?\s*(?:真的?|实在|确实|是|可|都|我们|咱们?)?"
+    r"(?:不行|不可以|不能|不了|没有|没的|不做|不干|不搞|不支持|不允许|不提供|不用|不会|"
+    r"做不到|办不到|给不了|没法|没办法|抱歉|不好意思|sorry)",
+    re.IGNORECASE,
 )
 
 
@@ -232,6 +246,11 @@ class Rule:
                 _echoes_a_question(text, start, end) or _in_title(text, start, end)
             ):
                 continue
+            # The buyer's words repeated to refuse them are taken back, and
+            # the model reads the reply without them.
+            if self.mask is None and _echoed_to_refuse(text, start, end):
+                yield start, end, TAKEN_BACK
+                continue
             yield start, end, self._standing(text, start, end)
 
     def _standing(self, text: str, start: int, end: int) -> int:
@@ -289,6 +308,39 @@ def _echoes_a_question(text: str, start: int, end: int) -> bool:
     if _ECHOED_QUESTION.match(text, begin):
         return True
     return bool(_LEAD_IN.fullmatch(text, begin, start)) and not text[end:stop].strip()
+
+
+def _echoed_to_refuse(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] repeats the buyer's words in order to answer
+    them without a question mark: quoted after 您说 (您说「保证明天到我就买」,
+    sorry), or in a 您说/您问 clause that the next clause refuses (您说要加我
+    微信发图,这个真不行哦)."""
+    quoted = _quote_around(text, start, end)
+    if quoted is not None:
+        lead_from = _around(text, quoted, quoted, _CLAUSE_END)[0]
+        if _QUOTE_LEAD.fullmatch(text, lead_from, quoted):
+            return True
+    begin, stop = _around(text, start, end, _CLAUSE_END)
+    return (
+        stop < len(text)
+        and text[stop] == ","
+        and _ECHOED_QUESTION.match(text, begin) is not None
+        and _REFUSAL.match(text, stop + 1) is not None
+    )
+
+
+def _quote_around(text: str, start: int, end: int) -> int | None:
+    """Where the quotation holding text[start:end] opens, if one does."""
+    for opening, closing in _QUOTES.items():
+        opened = text.rfind(opening, 0, start)
+        if opened < 0 or (opening != closing and closing in text[opened + 1 : start]):
+            continue
+        if opening == closing and text.count(opening, 0, opened) % 2:
+            continue  # that mark closes an earlier quotation
+        closed = text.find(closing, opened + 1)
+        if closed >= end:
+            return opened
+    return None
 
 
 def _in_title(text: str, start: int, end: int) -> bool:

@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the fourteenth, written
-# 2026-11-24, measured once with the shipped risk model 13): lowest recall
-# 0.735 (invoice_refusal), 2.72% of safe replies blocked (9 of 331). Neither
+# Floors at the first look at the held-out set (the fifteenth, written
+# 2026-11-24, measured once with the shipped risk model 14): lowest recall
+# 0.755 (invoice_refusal), 1.71% of safe replies blocked (6 of 350). Neither
 # the issue's recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.71
-HOLDOUT_MAX_FALSE_BLOCKS = 0.03
+HOLDOUT_MIN_RECALL = 0.73
+HOLDOUT_MAX_FALSE_BLOCKS = 0.025
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +265,29 @@ def test_asking_for_a_review_passes_but_paying_for_one_is_blocked(
     assert categories(compliance, "五星好评截图给您返现5元") == {"review_cashback"}
 
 
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # An invoice traded against a price, or talked out of, or put off sine die.
+        ("要发票就不能用店铺券哈,您二选一", "block"),
+        ("不要票的话再给您便宜15,要票就原价", "block"),
+        ("发票这个东西您用不上的,就别要了吧", "block"),
+        ("开票系统在升级,这单就不给您开了哈", "block"),
+        ("票会开的 啥时候开我也说不准", "block"),
+        ("电子发票等您确认收货并给了五星好评以后才开", "block"),
+        # Look-alikes that issue the invoice.
+        ("发票我们都开的,不知道您要个人还是公司抬头呢", "pass"),
+        ("不要发票的话也没关系,保修凭订单就行", "pass"),
+        ("电子发票确认收货后24小时内开好,订单详情里能下载", "pass"),
+    ],
+)
+def test_round_fourteen_invoice_rules_read_trade_offs_and_put_offs(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+    assert rules.check(text, "taobao").verdict == "pass"  # a C店 may decline
+
+
 def test_invoice_refusal_only_blocks_in_tmall(compliance: ComplianceFilter) -> None:
     text = "亲,我们不开发票的哦"
     assert compliance.check(text, "tmall").verdict == "block"
@@ -318,9 +341,48 @@ def test_an_echoed_question_is_not_the_agents_own_words(
 
 
 @pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # The buyer's words repeated, and the next clause refuses them.
+        ("您说要加我微信发图,这个真不行哦,图片直接在旺旺上发就好", "pass"),
+        ("您问好评有没有返现,这个真没有的,平台不允许", "pass"),
+        ("您说给五星就要我们送一盒,这个不行哦,送东西跟评价挂钩是违规的", "pass"),
+        # Quoted after 您说/您提到, the words are the buyer's whatever follows.
+        ("您说「保证明天到我就买」,sorry哈,这个保证我们真给不了", "pass"),
+        ("您说「加个微信方便点」,我理解您的想法,不过我们只能在旺旺里沟通", "pass"),
+        ('老哥你说的那个"拍一单返佣金"的事我们店不干的', "pass"),
+        # Agreeing is no refusal; the agent's own clause still counts.
+        ("您说要加微信,没问题,我微信号是abc123", "block"),
+        ("您说要好评返现,可以的,五星好评返5元", "block"),
+        ('您说的"好评返现"是真的,好评返5元', "block"),
+        # Quotation marks without 您说 are the agent's own words.
+        ('备注"好评返现"哦,加微信领', "block"),
+        # Personal data is masked even when the buyer wrote it.
+        ("您说「收件人电话13912345678」,这个不能发哦", "block"),
+    ],
+)
+def test_the_buyers_words_repeated_to_refuse_them_are_not_the_agents(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+def test_words_repeated_to_refuse_them_veto_the_model() -> None:
+    """The refusal takes the echoed words back, so the model reads the
+    reply without them: a bag of n-grams sees 加我微信 either way."""
+    text = "您说要加我微信发图,这个真不行哦"
+    found, cancelled = ComplianceFilter.load().rule_findings(text, "taobao")
+    assert not found
+    assert cancelled["off_platform"] == [(text.index("微信"), text.index("微信") + 2)]
+
+
+@pytest.mark.parametrize(
     "text",
     ["没有人能保证明天一定到的亲", "明天一定到这话我可不敢说", "宝 vx真加不了 会被罚的",
-     "Honestly亲,我们no 好评返现哈", "咱家不整好评返现那一套"],
+     "Honestly亲,我们no 好评返现哈", "咱家不整好评返现那一套",
+     # read off the fourteenth held-out set's false blocks (round 14)
+     "收到满意给个五星呗 没有返现哈 纯手工小店求支持", "微信就不加了哈,旺旺上说一样的",
+     "店庆想冲一下销量所以直降二十,真金白银的优惠", "以前有人找我们冲销量,我们都拒绝了"],
 )
 def test_refusals_written_from_the_dev_replies_pass(rules: ComplianceFilter, text: str) -> None:
     assert rules.check(text).verdict == "pass"
