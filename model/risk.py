@@ -15,14 +15,15 @@ and most replies are plainly safe. A category is flagged when its best row
 reaches the category's threshold, chosen at training time on held-out
 predictions made the same way.
 
-Rules also speak for the model where a negation right beside their words
-took them back (不能保证明天一定到): n-grams cannot tell 不能保证...一定到 from
-保证...一定到, so the rows holding such a match score its category again
-with the matched words blanked out (``vetoes``). The model also carries,
-per category, a ``rule_floor``: the compliance
-filter drops a bundled rule's match when the model gives its category less
-than that (a product called QQ糖, a QR code that opens a manual). Floors are
-set at training time so that almost no match of a truly risky reply is lost.
+Rules also speak for the model where a negation right beside their words,
+or a refusal of the buyer's words they repeat, took them back
+(不能保证明天一定到): n-grams cannot tell 不能保证...一定到 from 保证...一定到,
+so the rows holding such a match score its category again with the
+matched words blanked out (``vetoes``). The model also carries, per
+category, a ``rule_floor``: the compliance filter drops a bundled rule's
+match when the model gives its category less than that (a product called
+QQ糖, a QR code that opens a manual). Floors are set at training time so
+that almost no match of a truly risky reply is lost.
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ Two checks run on every reply and their findings are merged:
   bundled rule that masks nothing: 微信 in 手表支持微信消息提醒 is a feature.
   A shop's own rules and the personal-data rules are never overruled.
   The other way round, a bundled rule's match that a negation right beside
-  it took back vetoes its category: the model's rows holding it score that
-  category again with the matched words blanked (``vetoes``).
+  it took back, or that repeats the buyer's words to refuse them, vetoes its
+  category: the model's rows holding it score that category again with the
+  matched words blanked (``vetoes``).
 
 The same filter checks suggestions, agents' drafts, the library (lint) and
 agent lines in batch scoring.
@@ -84,18 +85,37 @@ _ECHO_LEAD = (
     r"|(?:要是|如果|万一)?(?:有人|有些人|别人|对方))"
 )
 _ECHOED_QUESTION = re.compile(_ECHO_LEAD)
+# Any character an echo's lead or quotation needs: most replies hold none,
+# and skip the echo patterns.
+_ECHO_HINT = re.compile(r"[说問问讲提人方「『“\"]")
 # The buyer's words quoted after 您说/您提到 (您说「加个微信方便点」,...;
 # 你说的那个"拍一单返佣金"的事): quotation marks say whose words they are.
-_QUOTE_LEAD = re.compile(_ECHO_LEAD + r"(?:的(?:那个|这个|那种|那句)?)?\s*[::]?\s*")
+_QUOTE_LEAD = re.compile(
+    _ECHO_LEAD + r"(?:说|问|讲)?(?:的(?:那个|这个|那种|那句)?)?\s*[::]?\s*"
+)
 _QUOTES = {"「": "」", "『": "』", "“": "”", '"': '"'}
-# Without quotation marks, an echo is told by its answer: the next clause
-# refuses (您问好评有没有返现,这个真没有的). 您说要加微信,没问题 is no refusal.
-_REFUSAL = re.compile(
-    r"\s*(?:这个|这|那个|那|但是?|不过)?\s*(?:真的?|实在|确实|是|可|都|我们|咱们?)?"
+# Without quotation marks, only the agent repeating the buyer (not 有人, and
+# not 您说得对) in one unbroken clause, and a refusal opening the next clause
+# (您问好评有没有返现,这个真没有的), make an echo. 您说要加微信,没有问题 and
+# 您说好评给返现,不会亏待您的 agree; an apology must come with its refusal.
+_REFUSED_ECHO_LEAD = re.compile(
+    r"\s*(?:亲亲|宝子|老铁|老哥|家人们|[亲宝嗯哦噢啊呀哈~]){0,3}\s*"
+    r"(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)(?![你您得]|的(?:对|没错|是))\S*"
+)
+_REFUSAL_WORD = (
     r"(?:不行|不可以|不能|不了|没有|没的|不做|不干|不搞|不支持|不允许|不提供|不用|不会|"
-    r"做不到|办不到|给不了|没法|没办法|抱歉|不好意思|sorry)",
+    r"做不到|办不到|给不了|没法|没办法|只能|只在)"
+    r"(?!问题|少|亏待|客气|担心|犹豫|了解|解|的话|让|不|多|错)"
+)
+_REFUSAL = re.compile(
+    r"\s*(?:(?:抱歉|不好意思|sorry)[^,。!?;\n]{0,8}?)?"
+    r"(?:这个|这|那个|那|但是?|不过)?\s*(?:真的?|实在|确实|是|可|都|我们|咱们?)?" + _REFUSAL_WORD,
     re.IGNORECASE,
 )
+# After a quotation the refusal may come later in the sentence (您说「加个微信
+# 方便点」,我理解您的想法,不过我们只能在旺旺里沟通); without one, the quotation
+# may be accepted (您说的「刷单」可以安排).
+_REFUSAL_ANYWHERE = re.compile(_REFUSAL_WORD + r"|sorry|抱歉|不好意思", re.IGNORECASE)
 
 
 class RuleError(ValueError):
@@ -242,16 +262,15 @@ class Rule:
             if self.validator is not None and not self.validator(match.group()):
                 continue
             # Personal data is masked wherever it stands, even quoted or titled.
-            if self.mask is None and (
-                _echoes_a_question(text, start, end) or _in_title(text, start, end)
-            ):
+            if self.mask is not None:
+                yield start, end, self._standing(text, start, end)
                 continue
-            # The buyer's words repeated to refuse them are taken back, and
-            # the model reads the reply without them.
-            if self.mask is None and _echoed_to_refuse(text, start, end):
-                yield start, end, TAKEN_BACK
+            if _echoes_a_question(text, start, end) or _in_title(text, start, end):
                 continue
-            yield start, end, self._standing(text, start, end)
+            # Before the hedges: a refused echo must veto the model even when
+            # a hedge would only have cancelled the match.
+            echoed = _echo_standing(text, start, end)
+            yield start, end, self._standing(text, start, end) if echoed is None else echoed
 
     def _standing(self, text: str, start: int, end: int) -> int:
         """``LIVE``; ``TAKEN_BACK`` by a negation right before or after the
@@ -274,9 +293,10 @@ def vetoes(
     found: Iterable[Violation], cancelled: Mapping[str, list[tuple[int, int]]]
 ) -> dict[str, list[tuple[int, int]]]:
     """Taken-back matches that veto the risk model: those of categories no
-    rule found live. A rule that saw a negation right beside its words knows
-    the clause better than a bag of n-grams does (the model reads 明天一定到
-    in 不能保证明天一定到); a live match of the category decides on its own."""
+    rule found live. A rule that saw a negation right beside its words, or
+    the buyer's words repeated to refuse them, knows the clause better than a
+    bag of n-grams does (the model reads 明天一定到 in 不能保证明天一定到); a live
+    match of the category decides on its own."""
     live = {v.category for v in found}
     return {c: spans for c, spans in cancelled.items() if c not in live}
 
@@ -310,36 +330,50 @@ def _echoes_a_question(text: str, start: int, end: int) -> bool:
     return bool(_LEAD_IN.fullmatch(text, begin, start)) and not text[end:stop].strip()
 
 
-def _echoed_to_refuse(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] repeats the buyer's words in order to answer
-    them without a question mark: quoted after 您说 (您说「保证明天到我就买」,
-    sorry), or in a 您说/您问 clause that the next clause refuses (您说要加我
-    微信发图,这个真不行哦)."""
+def _echo_standing(text: str, start: int, end: int) -> int | None:
+    """How the buyer's words repeated without a question mark stand, or
+    None if text[start:end] is the agent's own. In a 您说/您问 clause the next
+    clause refuses (您说要加我微信发图,这个真不行哦): ``TAKEN_BACK``, and the
+    model reads the reply without them. Quoted after 您说 (您说「保证明天到我就买」,
+    sorry, refused later in the sentence): ``CANCELLED`` only, so the model
+    still reads every word."""
+    if not _ECHO_HINT.search(text, 0, start):
+        return None
+    if _CLAUSE_END.search(text, start, end):  # it runs on into the agent's own clause
+        return None
+    begin, stop = _around(text, start, end, _CLAUSE_END)
     quoted = _quote_around(text, start, end)
     if quoted is not None:
-        lead_from = _around(text, quoted, quoted, _CLAUSE_END)[0]
-        if _QUOTE_LEAD.fullmatch(text, lead_from, quoted):
-            return True
-    begin, stop = _around(text, start, end, _CLAUSE_END)
-    return (
+        opened, closed = quoted
+        lead_from = _around(text, opened, opened, _CLAUSE_END)[0]
+        sentence_end = _around(text, closed, closed, _SENTENCE_END)[1]
+        if _QUOTE_LEAD.fullmatch(text, lead_from, opened) and _REFUSAL_ANYWHERE.search(
+            text, closed + 1, sentence_end
+        ):
+            return CANCELLED
+    refused = (
         stop < len(text)
         and text[stop] == ","
-        and _ECHOED_QUESTION.match(text, begin) is not None
+        and _REFUSED_ECHO_LEAD.fullmatch(text, begin, start) is not None
         and _REFUSAL.match(text, stop + 1) is not None
     )
+    return TAKEN_BACK if refused else None
 
 
-def _quote_around(text: str, start: int, end: int) -> int | None:
-    """Where the quotation holding text[start:end] opens, if one does."""
+def _quote_around(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Where the quotation holding text[start:end] opens and closes, if one does."""
+    sentence = _around(text, start, end, _SENTENCE_END)[0]
     for opening, closing in _QUOTES.items():
-        opened = text.rfind(opening, 0, start)
-        if opened < 0 or (opening != closing and closing in text[opened + 1 : start]):
+        opened = text.rfind(opening, sentence, start)
+        if opened < 0 or (opening != closing and text.find(closing, opened + 1, start) >= 0):
             continue
-        if opening == closing and text.count(opening, 0, opened) % 2:
-            continue  # that mark closes an earlier quotation
+        # Straight quotes pair up within the sentence; an odd one before
+        # this mark makes it a closing one.
+        if opening == closing and text.count(opening, sentence, opened) % 2:
+            continue
         closed = text.find(closing, opened + 1)
         if closed >= end:
-            return opened
+            return opened, closed
     return None
 
 
@@ -523,7 +557,7 @@ class ComplianceFilter:
         """What the rules for ``shop_type`` find in a reply put through
         ``canonical_chars``: the violations, and per category the spans of
         matches of bundled rules a negation right beside them took back
-        (不能保证明天一定到)."""
+        (不能保证明天一定到), or that repeat the buyer's words to refuse them."""
         rules, prefilter = self._by_shop[shop_type]
         found: list[Violation] = []
         cancelled: dict[str, list[tuple[int, int]]] = {}

@@ -275,10 +275,15 @@ def test_asking_for_a_review_passes_but_paying_for_one_is_blocked(
         ("开票系统在升级,这单就不给您开了哈", "block"),
         ("票会开的 啥时候开我也说不准", "block"),
         ("电子发票等您确认收货并给了五星好评以后才开", "block"),
-        # Look-alikes that issue the invoice.
+        # Look-alikes that issue the invoice, or give its date.
         ("发票我们都开的,不知道您要个人还是公司抬头呢", "pass"),
         ("不要发票的话也没关系,保修凭订单就行", "pass"),
         ("电子发票确认收货后24小时内开好,订单详情里能下载", "pass"),
+        ("抬头和税号核对好哦,开票就不能改了", "pass"),
+        ("不要发票也不会更便宜的哦,价格都一样", "pass"),
+        ("发票明天开好,开好后多久到账我们也不知道,看税务系统", "pass"),
+        ("纸质发票已经随货寄出了,电子版就不开了哦", "pass"),
+        ("门票什么时候能用我们也不好说,以景区公告为准", "pass"),
     ],
 )
 def test_round_fourteen_invoice_rules_read_trade_offs_and_put_offs(
@@ -355,8 +360,23 @@ def test_an_echoed_question_is_not_the_agents_own_words(
         ("您说要加微信,没问题,我微信号是abc123", "block"),
         ("您说要好评返现,可以的,五星好评返5元", "block"),
         ('您说的"好评返现"是真的,好评返5元', "block"),
-        # Quotation marks without 您说 are the agent's own words.
+        # Quotation marks without 您说 are the agent's own words, and a
+        # quotation nobody refuses may be accepted.
         ('备注"好评返现"哦,加微信领', "block"),
+        ("您说的「刷单」可以安排,拍下联系我", "block"),
+        ('您问:"好评有返现吗",有的,收到货就给您返', "block"),
+        # Agreement that opens with a refusal word, or an apology alone.
+        ("您说要加我微信,没有问题,随时联系", "block"),
+        ("您说好评给返现,不会亏待您的", "block"),
+        ("您说要补单,不了解流程的话我教您", "block"),
+        ("您说要加我vx发图,抱歉刚看到,已经通过了", "block"),
+        ("您說好評返現，不會虧待您的", "block"),
+        # A match running on past the 您说 clause is the agent's own offer.
+        ("您说要发票,这单就不给您开了,抱歉", "block"),
+        ("您说怕晚到,晚一天赔您20,不用担心", "block"),
+        # Agreeing with the buyer, or quoting a third party, is no echo.
+        ("您说得对 好评返现5元,不会少您的", "block"),
+        ("别人家好评返3元 我们返5元,不会比别人少", "block"),
         # Personal data is masked even when the buyer wrote it.
         ("您说「收件人电话13912345678」,这个不能发哦", "block"),
     ],
