@@ -106,13 +106,16 @@ def vetoed_rows(
     """(row, category, row text) for each row a veto re-scores, the text with
     that category's vetoed words turned to spaces: what serving and training
     score again in place of the row's own score for that category."""
+    blanked: dict[str, str] = {}
     rescored = []
     for row, category in vetoed_cells(spans, vetoes):
-        chars = list(text)
-        for start, end in vetoes[category]:
-            chars[start:end] = " " * (end - start)
+        if category not in blanked:
+            chars = list(text)
+            for start, end in vetoes[category]:
+                chars[start:end] = " " * (end - start)
+            blanked[category] = "".join(chars)
         start, end = spans[row]
-        rescored.append((row, category, "".join(chars[start:end])))
+        rescored.append((row, category, blanked[category][start:end]))
     return rescored
 
 

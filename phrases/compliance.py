@@ -79,10 +79,12 @@ _TITLE = re.compile(r"[^\s,。!?;:、《]{1,20}")
 # the agent answers them: 你说差评要删掉才给退款?没有这回事; 有人加你vx说是我们店的?
 # Their words are not the agent's. 你说你是不是傻? asks the buyer about
 # themselves: that one is the agent's.
+_GREETING_WORDS = "亲亲|宝子|老铁|老哥|家人们"
+_GREETING_CHARS = "亲宝嗯哦噢啊呀哈~"
+_YOU_SAID = "(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)"
 _ECHO_LEAD = (
-    r"\s*(?:亲亲|宝子|老铁|老哥|家人们|[亲宝嗯哦噢啊呀哈~\s]){0,3}"
-    r"(?:(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)(?![你您])"
-    r"|(?:要是|如果|万一)?(?:有人|有些人|别人|对方))"
+    rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}\s]){{0,3}}"
+    rf"(?:{_YOU_SAID}(?![你您])|(?:要是|如果|万一)?(?:有人|有些人|别人|对方))"
 )
 _ECHOED_QUESTION = re.compile(_ECHO_LEAD)
 # Any character an echo's lead or quotation needs: most replies hold none,
@@ -99,8 +101,8 @@ _QUOTES = {"「": "」", "『": "』", "“": "”", '"': '"'}
 # (您问好评有没有返现,这个真没有的), make an echo. 您说要加微信,没有问题 and
 # 您说好评给返现,不会亏待您的 agree; an apology must come with its refusal.
 _REFUSED_ECHO_LEAD = re.compile(
-    r"\s*(?:亲亲|宝子|老铁|老哥|家人们|[亲宝嗯哦噢啊呀哈~]){0,3}\s*"
-    r"(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)(?![你您得]|的(?:对|没错|是))\S*"
+    rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}]){{0,3}}\s*"
+    rf"{_YOU_SAID}(?![你您得]|的(?:对|没错|是))\S*"
 )
 _REFUSAL_WORD = (
     r"(?:不行|不可以|不能|不了|没有|没的|不做|不干|不搞|不支持|不允许|不提供|不用|不会|"
