@@ -61,11 +61,26 @@ _WHITESPACE = re.compile(r"\s\s+")
 _MIN_CLAUSE_CHARS = 2
 
 
+# A number right behind its label (订单号, 快递单号: SF…) is an order or a
+# tracking number, never personal data; its digits become 1 (a digit no other
+# number keeps) so the model cannot take it for a phone number's shape.
+_LABELLED_NUMBER = re.compile(r"(?:单号|单编号|快递号|物流号)[::\s]*(?:是|为)?[::\s]*([a-z]*0[0-9a-z-]*)")
+
+
 def risk_input(canonical: str) -> str:
     """What the model reads of a reply already put through ``canonical_chars``:
-    every digit becomes 0, so a phone number is learnt by its shape, not its digits.
+    every digit becomes 0, so a phone number is learnt by its shape, not its
+    digits, and a labelled order or tracking number's digits become 1.
     Offsets are unchanged."""
-    return _NONZERO_DIGIT.sub("0", canonical)
+    zeroed = _NONZERO_DIGIT.sub("0", canonical)
+    if "号" not in zeroed:
+        return zeroed
+    return _LABELLED_NUMBER.sub(_ones, zeroed)
+
+
+def _ones(labelled: re.Match[str]) -> str:
+    head = labelled.start(1) - labelled.start()
+    return labelled.group()[:head] + labelled.group(1).replace("0", "1")
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:

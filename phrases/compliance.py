@@ -81,7 +81,7 @@ _TITLE = re.compile(r"[^\s,。!?;:、《]{1,20}")
 # themselves: that one is the agent's.
 _GREETING_WORDS = "亲亲|宝子|老铁|老哥|家人们"
 _GREETING_CHARS = "亲宝嗯哦噢啊呀哈~"
-_YOU_SAID = "(?:你|您)(?:刚才|刚刚|之前|是)?(?:说|问|讲|提到|提的)"
+_YOU_SAID = "(?:看到|听到)?(?:你|您|亲)(?:刚才|刚刚|之前|是)?(?:说|问|讲|话|提到|提的)"
 _ECHO_LEAD = (
     rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}\s]){{0,3}}"
     rf"(?:{_YOU_SAID}(?![你您])|(?:要是|如果|万一)?(?:有人|有些人|别人|对方))"
@@ -89,7 +89,7 @@ _ECHO_LEAD = (
 _ECHOED_QUESTION = re.compile(_ECHO_LEAD)
 # Any character an echo's lead or quotation needs: most replies hold none,
 # and skip the echo patterns.
-_ECHO_HINT = re.compile(r"[说問问讲提人方「『“\"]")
+_ECHO_HINT = re.compile(r"[说問问讲话提人方「『“\"]")
 # The buyer's words quoted after 您说/您提到 (您说「加个微信方便点」,...;
 # 你说的那个"拍一单返佣金"的事): quotation marks say whose words they are.
 _QUOTE_LEAD = re.compile(
@@ -106,11 +106,11 @@ _REFUSED_ECHO_LEAD = re.compile(
 )
 _REFUSAL_WORD = (
     r"(?:不行|不可以|不能|不了|没有|没的|不做|不干|不搞|不支持|不允许|不提供|不用|不会|"
-    r"做不到|办不到|给不了|没法|没办法|只能|只在)"
+    r"做不到|办不到|给不了|没法|没办法|只能|只在|唔得|唔可以|唔行|唔支持)"
     r"(?!问题|少|亏待|客气|担心|犹豫|了解|解|的话|让|不|多|错)"
 )
 _REFUSAL = re.compile(
-    r"\s*(?:(?:抱歉|不好意思|sorry)[^,。!?;\n]{0,8}?)?"
+    r"\s*(?:(?:真的?|实在)?(?:抱歉|不好意思|sorry)[^。!?;\n]{0,8}?)?"
     r"(?:这个|这|那个|那|但是?|不过)?\s*(?:真的?|实在|确实|是|可|都|我们|咱们?)?" + _REFUSAL_WORD,
     re.IGNORECASE,
 )
@@ -267,7 +267,13 @@ class Rule:
             if self.mask is not None:
                 yield start, end, self._standing(text, start, end)
                 continue
-            if _echoes_a_question(text, start, end) or _in_title(text, start, end):
+            if _in_title(text, start, end):
+                continue
+            if _echoes_a_question(text, start, end):
+                # Asked back and refused (你问开票要不要加税点?不用的): vetoes the
+                # model like a refused echo; otherwise the model decides.
+                if _question_refused(text, start, end):
+                    yield start, end, TAKEN_BACK
                 continue
             # Before the hedges: a refused echo must veto the model even when
             # a hedge would only have cancelled the match.
@@ -330,6 +336,16 @@ def _echoes_a_question(text: str, start: int, end: int) -> bool:
     if _ECHOED_QUESTION.match(text, begin):
         return True
     return bool(_LEAD_IN.fullmatch(text, begin, start)) and not text[end:stop].strip()
+
+
+def _question_refused(text: str, start: int, end: int) -> bool:
+    """Whether the echoed question holding text[start:end] repeats the buyer
+    (您问/亲说..., not 有人) and the next sentence opens with a refusal."""
+    begin, stop = _around(text, start, end, _SENTENCE_END)
+    return (
+        _REFUSED_ECHO_LEAD.fullmatch(text, begin, start) is not None
+        and _REFUSAL.match(text, stop + 1) is not None
+    )
 
 
 def _echo_standing(text: str, start: int, end: int) -> int | None:

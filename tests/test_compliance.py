@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the fifteenth, written
-# 2026-11-24, measured once with the shipped risk model 14): lowest recall
-# 0.755 (invoice_refusal), 1.71% of safe replies blocked (6 of 350). Neither
+# Floors at the first look at the held-out set (the sixteenth, written
+# 2026-11-24, measured once with the shipped risk model 15): lowest recall
+# 0.714 (invoice_refusal), 1.50% of safe replies blocked (5 of 333). Neither
 # the issue's recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.73
-HOLDOUT_MAX_FALSE_BLOCKS = 0.025
+HOLDOUT_MIN_RECALL = 0.70
+HOLDOUT_MAX_FALSE_BLOCKS = 0.02
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +293,44 @@ def test_round_fourteen_invoice_rules_read_trade_offs_and_put_offs(
     assert rules.check(text, "taobao").verdict == "pass"  # a C店 may decline
 
 
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Shorthand, 100% and Cantonese promises, and pay-outs for lateness.
+        ("bz后天到哈 顺丰的", "block"),
+        ("顺丰走的 深圳→广州 隔日100%到货哈", "block"),
+        ("急用的话拍加急 准时准点到 一分钟都唔差", "block"),
+        ("今天肯定帮你寄 哪怕我自己骑车跑去驿站", "block"),
+        ("亲这个收纳盒周三还没到的话 我直接全额退您", "block"),
+        ("两日内唔到货 我哋全单免费", "block"),
+        ("晚到了算我的 这单运费全免", "block"),
+        # Meeting in person, a card to pay into, a penguin for QQ.
+        ("二手机面交都得,线下睇机再俾钱", "block"),
+        ("拍完给我发个截图 本金+5块我转你卡上", "block"),
+        ("有需要戳我 🐧 285046193", "block"),
+        # Contempt without a swear word.
+        ("你算哪根葱 也配让我们主管出来", "block"),
+        ("哪凉快哪待着去 别耽误我做生意", "block"),
+        ("我们家的键盘不是给你这种菜鸡用的", "block"),
+        # An invoice held back for a review, suspended, or never reissued.
+        ("给个好评我就给您开发票", "block"),
+        ("本店發票暫停開具，請見諒", "block"),
+        ("发票开错了也不能重开 就这样用吧", "block"),
+        ("开票系统坏了 修好不知道什么时候 你先别等了", "block"),
+        # Look-alikes: hedged, about a lost parcel's safety, or refusing.
+        ("当面交易万一机器有问题你一点保障都没有,还是在淘宝上拍哈", "pass"),
+        ("这款包装很精致 送人一点都不寒酸", "pass"),
+        ("我们不会跟您说不开票的哈,天猫店都要开,您放心", "pass"),
+        ("我宜家帮你做单,备注咗黑色同埋加钢化膜", "pass"),
+        ("发票月底前统一开好,具体哪天我也说不准", "pass"),
+    ],
+)
+def test_round_fifteen_rules_read_shorthand_dialect_and_conditions(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
 def test_invoice_refusal_only_blocks_in_tmall(compliance: ComplianceFilter) -> None:
     text = "亲,我们不开发票的哦"
     assert compliance.check(text, "tmall").verdict == "block"
@@ -356,6 +394,9 @@ def test_an_echoed_question_is_not_the_agents_own_words(
         ("您说「保证明天到我就买」,sorry哈,这个保证我们真给不了", "pass"),
         ("您说「加个微信方便点」,我理解您的想法,不过我们只能在旺旺里沟通", "pass"),
         ('老哥你说的那个"拍一单返佣金"的事我们店不干的', "pass"),
+        # Led by 亲说, 看到您说 or Cantonese 你话; an apology clause before the refusal.
+        ("亲,看到您说想加我微信方便联系,真的不好意思,平台不允许站外交易", "pass"),
+        ("你话想走線下面交?唔得喎,我哋冇門市", "pass"),
         # Agreeing is no refusal; the agent's own clause still counts.
         ("您说要加微信,没问题,我微信号是abc123", "block"),
         ("您说要好评返现,可以的,五星好评返5元", "block"),
@@ -385,6 +426,18 @@ def test_the_buyers_words_repeated_to_refuse_them_are_not_the_agents(
     rules: ComplianceFilter, text: str, verdict: str
 ) -> None:
     assert rules.check(text, "tmall").verdict == verdict
+
+
+def test_a_question_asked_back_and_refused_vetoes_the_model() -> None:
+    """你问开票要不要加税点?不用的: the words are the buyer's question, and the
+    answer refuses them, so the model reads the reply without them."""
+    text = "你问开票要不要加税点?不用的,天猫店开票是免费的"
+    found, cancelled = ComplianceFilter.load().rule_findings(text, "tmall")
+    assert not found
+    assert cancelled["invoice_refusal"]
+    # Asked back and granted, the words stay for the model to read.
+    granted = "亲说要我微信?可以的,马上加"
+    assert ComplianceFilter.load().rule_findings(granted, "tmall") == ([], {})
 
 
 def test_words_repeated_to_refuse_them_veto_the_model() -> None:

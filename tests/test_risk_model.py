@@ -70,9 +70,26 @@ def small_model(
 
 
 def test_digits_are_read_by_shape_and_offsets_do_not_move() -> None:
-    text = canonical_chars("电话13812345678,订单号 3567")
-    assert risk_input(text) == "电话00000000000,订单号 0000"
+    text = canonical_chars("电话13812345678,尾号3567")
+    assert risk_input(text) == "电话00000000000,尾号0000"
     assert len(risk_input(text)) == len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("订单号 3567890123", "订单号 1111111111"),
+        ("快递单号:SF1234567890,电话13812345678", "快递单号:sf1111111111,电话00000000000"),
+        ("您的订单编号是2024-0012哦", "您的订单编号是1111-1111哦"),
+        ("编号12 的那款", "编号00 的那款"),  # a product's number is no order's
+    ],
+)
+def test_an_order_or_tracking_number_behind_its_label_is_read_apart_from_phones(
+    text: str, read: str
+) -> None:
+    canonical = canonical_chars(text)
+    assert risk_input(canonical) == read
+    assert len(risk_input(canonical)) == len(canonical)
 
 
 @pytest.mark.parametrize(
