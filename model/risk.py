@@ -64,7 +64,9 @@ _MIN_CLAUSE_CHARS = 2
 # A number right behind its label (订单号, 快递单号: SF…) is an order or a
 # tracking number, never personal data; its digits become 1 (a digit no other
 # number keeps) so the model cannot take it for a phone number's shape.
-_LABELLED_NUMBER = re.compile(r"(?:单号|单编号|快递号|物流号)[::\s]*(?:是|为)?[::\s]*([a-z]*0[0-9a-z-]*)")
+_LABELLED_NUMBER = re.compile(
+    r"(?:单号|单编号|快递号|物流号)[::\s]*(?:是|为)?[::\s]*([a-z]*0[0-9a-z-]*)"
+)
 
 
 def risk_input(canonical: str) -> str:
