@@ -65,24 +65,30 @@ _MIN_CLAUSE_CHARS = 2
 # tracking number, never personal data; its digits become 1 (a digit no other
 # number keeps) so the model cannot take it for a phone number's shape.
 _LABELLED_NUMBER = re.compile(
-    r"(?:单号|单编号|快递号|物流号)[::\s]*(?:是|为)?[::\s]*([a-z]*0[0-9a-z-]*)"
+    r"(?:单号|单编号|快递号|物流号)[::\s]*(?:是|为)?[::\s]*([a-z]*[0-9][0-9a-z-]*)"
 )
+_PHONE = re.compile(r"(?:86)?1[3-9][0-9]{9}")
+_NOT_DIGIT = re.compile(r"[^0-9]")
 
 
 def risk_input(canonical: str) -> str:
     """What the model reads of a reply already put through ``canonical_chars``:
     every digit becomes 0, so a phone number is learnt by its shape, not its
-    digits, and a labelled order or tracking number's digits become 1.
+    digits, and a labelled order or tracking number's digits become 1 (unless
+    the "number" is a phone number: 单号:13912345678 is still one).
     Offsets are unchanged."""
     zeroed = _NONZERO_DIGIT.sub("0", canonical)
-    if "号" not in zeroed:
+    if "号" not in canonical:
         return zeroed
-    return _LABELLED_NUMBER.sub(_ones, zeroed)
-
-
-def _ones(labelled: re.Match[str]) -> str:
-    head = labelled.start(1) - labelled.start()
-    return labelled.group()[:head] + labelled.group(1).replace("0", "1")
+    chars: list[str] | None = None
+    for labelled in _LABELLED_NUMBER.finditer(canonical):
+        if _PHONE.fullmatch(_NOT_DIGIT.sub("", labelled.group(1))):
+            continue
+        chars = chars if chars is not None else list(zeroed)
+        for at in range(*labelled.span(1)):
+            if chars[at] == "0":
+                chars[at] = "1"
+    return zeroed if chars is None else "".join(chars)
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:

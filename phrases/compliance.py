@@ -271,9 +271,14 @@ class Rule:
                 continue
             if _echoes_a_question(text, start, end):
                 # Asked back and refused (你问开票要不要加税点?不用的): vetoes the
-                # model like a refused echo; otherwise the model decides.
-                if _question_refused(text, start, end):
-                    yield start, end, TAKEN_BACK
+                # model like a refused echo. A match that is itself a refusal
+                # (没有发票 in 有没有发票?没有的) the "no" confirms. Otherwise
+                # the model decides.
+                if _answer_refuses(text, start, end):
+                    if text[start] in _NEGATING_CHARS:
+                        yield start, end, self._standing(text, start, end)
+                    elif _asked_by_the_buyer(text, start, end):
+                        yield start, end, TAKEN_BACK
                 continue
             # Before the hedges: a refused echo must veto the model even when
             # a hedge would only have cancelled the match.
@@ -338,14 +343,24 @@ def _echoes_a_question(text: str, start: int, end: int) -> bool:
     return bool(_LEAD_IN.fullmatch(text, begin, start)) and not text[end:stop].strip()
 
 
-def _question_refused(text: str, start: int, end: int) -> bool:
-    """Whether the echoed question holding text[start:end] repeats the buyer
-    (您问/亲说..., not 有人) and the next sentence opens with a refusal."""
-    begin, stop = _around(text, start, end, _SENTENCE_END)
-    return (
-        _REFUSED_ECHO_LEAD.fullmatch(text, begin, start) is not None
-        and _REFUSAL.match(text, stop + 1) is not None
-    )
+# A match that is itself a refusal (没有发票 in 有没有发票, 不能开票 in
+# 能不能开票) is confirmed, not refused, by a "no": 你问有没有发票?没有的.
+_NEGATING_CHARS = "不没无"
+
+
+def _answer_refuses(text: str, start: int, end: int) -> bool:
+    """Whether the sentence after the question holding text[start:end] opens
+    with a refusal (只能 answers with a condition: 您问开发票要加钱吗?只能加6个点)."""
+    stop = _around(text, start, end, _SENTENCE_END)[1]
+    answer = _REFUSAL.match(text, stop + 1)
+    return answer is not None and not answer.group().endswith(("只能", "只在"))
+
+
+def _asked_by_the_buyer(text: str, start: int, end: int) -> bool:
+    """Whether the question holding text[start:end] repeats the buyer
+    (您问/亲说..., not 有人)."""
+    begin = _around(text, start, end, _SENTENCE_END)[0]
+    return _REFUSED_ECHO_LEAD.fullmatch(text, begin, start) is not None
 
 
 def _echo_standing(text: str, start: int, end: int) -> int | None:

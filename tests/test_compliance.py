@@ -323,6 +323,17 @@ def test_round_fourteen_invoice_rules_read_trade_offs_and_put_offs(
         ("我们不会跟您说不开票的哈,天猫店都要开,您放心", "pass"),
         ("我宜家帮你做单,备注咗黑色同埋加钢化膜", "pass"),
         ("发票月底前统一开好,具体哪天我也说不准", "pass"),
+        # Found by the round's review: the new words in their other meanings.
+        ("亲,晚上好,来回运费算我的,您放心退", "pass"),
+        ("亲,今晚8点前付款的前50名免单,到时候系统自动抽", "pass"),
+        ("亲,要是拆开发现配件找不到,直接申请,全额退给您", "pass"),
+        ("亲,开票系统今天上午暂停维护,下午3点恢复后第一时间给您开", "pass"),
+        ("亲,发票已经开具,您别等了,直接在订单详情里下载就行", "pass"),
+        ("亲,开票不用好评哦,付款后就开票", "pass"),
+        ("亲不好意思,面交我们这边做不了,只能快递哈", "pass"),
+        ("亲,我真是蠢到家了,把您的地址看错了,马上给您改", "pass"),
+        ("亲,这款企鹅🐧冰箱贴还有3个库存哦", "pass"),
+        ("亲,微信转账也一样,保障都没有区别的", "block"),
     ],
 )
 def test_round_fifteen_rules_read_shorthand_dialect_and_conditions(
@@ -438,6 +449,22 @@ def test_a_question_asked_back_and_refused_vetoes_the_model() -> None:
     # Asked back and granted, the words stay for the model to read.
     granted = "亲说要我微信?可以的,马上加"
     assert ComplianceFilter.load().rule_findings(granted, "tmall") == ([], {})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A "no" confirms a match that is itself a refusal.
+        "你问有没有发票?没有的哦亲",
+        "看到您问能不能开票?实在抱歉,这个价位真的没法开",
+        # 只能 answers with a condition, and refuses nothing.
+        "您问开发票要加钱吗?只能加6个点哦",
+    ],
+)
+def test_a_no_that_confirms_the_question_is_no_echo(text: str) -> None:
+    _found, cancelled = ComplianceFilter.load().rule_findings(text, "tmall")
+    assert "invoice_refusal" not in cancelled
+    assert ComplianceFilter.load().check(text, "tmall").verdict == "block"
 
 
 def test_words_repeated_to_refuse_them_veto_the_model() -> None:

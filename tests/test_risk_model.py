@@ -82,6 +82,8 @@ def test_digits_are_read_by_shape_and_offsets_do_not_move() -> None:
         ("快递单号:SF1234567890,电话13812345678", "快递单号:sf1111111111,电话00000000000"),
         ("您的订单编号是2024-0012哦", "您的订单编号是1111-1111哦"),
         ("编号12 的那款", "编号00 的那款"),  # a product's number is no order's
+        # A phone number typed where the tracking number belongs keeps its shape.
+        ("您填的单号:13912345678是电话", "您填的单号:00000000000是电话"),
     ],
 )
 def test_an_order_or_tracking_number_behind_its_label_is_read_apart_from_phones(
