@@ -269,15 +269,17 @@ class Rule:
                 continue
             if _in_title(text, start, end):
                 continue
-            if _echoes_a_question(text, start, end):
+            question = _echoed_question(text, start, end)
+            if question is not None:
                 # Asked back and refused (你问开票要不要加税点?不用的): vetoes the
-                # model like a refused echo. A match that is itself a refusal
-                # (没有发票 in 有没有发票?没有的) the "no" confirms. Otherwise
-                # the model decides.
-                if _answer_refuses(text, start, end):
+                # model like a refused echo, when the buyer asked it (您问, not
+                # 有人问). A match that is itself a refusal (没有发票 in
+                # 有没有发票?没有的) the "no" confirms. Otherwise the model decides.
+                begin, stop = question
+                if _answer_refuses(text, stop):
                     if text[start] in _NEGATING_CHARS:
                         yield start, end, self._standing(text, start, end)
-                    elif _asked_by_the_buyer(text, start, end):
+                    elif _REFUSED_ECHO_LEAD.fullmatch(text, begin, start):
                         yield start, end, TAKEN_BACK
                 continue
             # Before the hedges: a refused echo must veto the model even when
@@ -332,15 +334,18 @@ def _around(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple
     return (before[-1] if before else 0), (after.start() if after else len(text))
 
 
-def _echoes_a_question(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] is in a question that repeats someone's words:
-    a question led by 你说/有人..., or the bare word asked back (空包?那是啥)."""
+def _echoed_question(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The bounds of the sentence holding text[start:end] if it is a question
+    that repeats someone's words: led by 你说/有人..., or the bare word asked
+    back (空包?那是啥); else None."""
     begin, stop = _around(text, start, end, _SENTENCE_END)
     if stop == len(text) or text[stop] != "?":
-        return False
-    if _ECHOED_QUESTION.match(text, begin):
-        return True
-    return bool(_LEAD_IN.fullmatch(text, begin, start)) and not text[end:stop].strip()
+        return None
+    if _ECHOED_QUESTION.match(text, begin) or (
+        _LEAD_IN.fullmatch(text, begin, start) and not text[end:stop].strip()
+    ):
+        return begin, stop
+    return None
 
 
 # A match that is itself a refusal (没有发票 in 有没有发票, 不能开票 in
@@ -348,19 +353,11 @@ def _echoes_a_question(text: str, start: int, end: int) -> bool:
 _NEGATING_CHARS = "不没无"
 
 
-def _answer_refuses(text: str, start: int, end: int) -> bool:
-    """Whether the sentence after the question holding text[start:end] opens
-    with a refusal (只能 answers with a condition: 您问开发票要加钱吗?只能加6个点)."""
-    stop = _around(text, start, end, _SENTENCE_END)[1]
-    answer = _REFUSAL.match(text, stop + 1)
+def _answer_refuses(text: str, question_mark: int) -> bool:
+    """Whether the sentence after a question opens with a refusal (只能
+    answers with a condition: 您问开发票要加钱吗?只能加6个点)."""
+    answer = _REFUSAL.match(text, question_mark + 1)
     return answer is not None and not answer.group().endswith(("只能", "只在"))
-
-
-def _asked_by_the_buyer(text: str, start: int, end: int) -> bool:
-    """Whether the question holding text[start:end] repeats the buyer
-    (您问/亲说..., not 有人)."""
-    begin = _around(text, start, end, _SENTENCE_END)[0]
-    return _REFUSED_ECHO_LEAD.fullmatch(text, begin, start) is not None
 
 
 def _echo_standing(text: str, start: int, end: int) -> int | None:
