@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the seventeenth, written
-# 2026-11-24, measured once with the shipped risk model 16): lowest recall
-# 0.896 (abusive), 1.27% of safe replies blocked (4 of 314). Neither the
-# issue's recall target (0.97) nor its false-block target (1%) is met on
+# Floors at the first look at the held-out set (the eighteenth, written
+# 2026-11-24, measured once with the shipped risk model 17): lowest recall
+# 0.652 (invoice_refusal), 1.11% of safe replies blocked (4 of 359). Neither
+# the recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.88
-HOLDOUT_MAX_FALSE_BLOCKS = 0.015
+HOLDOUT_MIN_RECALL = 0.64
+HOLDOUT_MAX_FALSE_BLOCKS = 0.012
 
 
 @pytest.fixture(scope="module")
@@ -415,6 +415,70 @@ def test_round_sixteen_rules_read_plain_refusals_spelt_numbers_and_sarcasm(
     assert rules.check(text, "tmall").verdict == verdict
 
 
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Round 17: pay-outs for a late dispatch, deals off the platform in person,
+        # rewards in kind, condescension, invoices put off to next year; and look-alikes.
+        ("亲 今天下午五点前没发出 我赔您十块", "block"),
+        ("您要哪天收 说哪天就哪天到", "block"),
+        ("量大的话走线下 价格好商量", "block"),
+        ("您来店里看货 满意了现场付款就行", "block"),
+        ("那家实体店还有货 您直接找他买 比这便宜", "block"),
+        ("晒个买家秀 送您一副同款耳钉", "block"),
+        ("帮忙拍一单五星好评 钱转回给你 多给五块", "block"),
+        ("修改评价后给您补发一对枕套 作为感谢", "block"),
+        ("您别给差评了 我给您20块红包", "block"),
+        ("这问题问得真有水平 建议百度", "block"),
+        ("我们是卖茶的 不是卖脑子的", "block"),
+        ("您怕不是专门来薅羊毛的吧", "block"),
+        ("行行行 您说得都对 您最懂 行了吧", "block"),
+        ("发票统一过完年再开 现在财务不在", "block"),
+        ("开票太麻烦了 要不给您便宜点", "block"),
+        ("只能先给您开个收款证明哈", "block"),
+        ("急用的话加钱走顺丰 晚了运费我出", "block"),
+        ("亲 超时未发货可以申请平台赔付哦", "pass"),
+        ("按天猫规则超时没发货会自动赔付您 违约金以积分形式到账", "pass"),
+        ("这个2元链接是补运费专用的 单拍不发货哦", "pass"),
+        ("刷单活动?没有的哈 我们不搞虚的", "pass"),
+        ("发票正常开 不需要加钱也不需要好评", "pass"),
+        ("您说得对 我们这款确实偏小 建议拍大一码", "pass"),
+        ("羊毛毡手工材料包有现货", "pass"),
+        ("好评差评您随便打 我们都虚心接受", "pass"),
+        ("修改收货地址后我们给您补发", "pass"),
+        ("现场安装的师傅会带好工具", "pass"),
+        ("开票不麻烦的 订单里点申请就行", "pass"),
+        ("刷单活动?有的 一单5块佣金", "block"),
+        ("空包?那是啥 我们都是真实发货", "pass"),
+        # Found by the round's review: offers asked as questions, and the new
+        # words in their other meanings.
+        ("亲 刷单吗?做的 量大从优", "block"),
+        ("微信吗?可以 我发您", "block"),
+        ("我们不搞虚的 刷单一单给5块佣金 当天返", "block"),
+        ("明天还没有发出的话 我们补偿您20块", "block"),
+        ("晚了运费我们出", "block"),
+        ("好评送您三双袜子", "block"),
+        ("您说哪天到就哪天到", "block"),
+        ("非常抱歉 仓库爆单了还没发货 我们给您补偿一张5元无门槛券", "pass"),
+        ("亲 商品还没发货 取消订单后全额退给您", "pass"),
+        ("48小时未发货的订单平台会自动赔付 这个不用您操作", "pass"),
+        ("好评不好评都是您的自由 下单送您一副手套是店铺活动", "pass"),
+        ("评价我们不强求 今晚有整点免单活动 拍下就有机会", "pass"),
+        ("我们不走线下交易的 请在淘宝拍下", "pass"),
+        ("安装费是现场付款给师傅的 不经过店铺", "pass"),
+        ("说明您宝宝长胖了 恭喜 换大一码就好", "pass"),
+        ("开票不会太麻烦的 订单页点申请开票就行", "pass"),
+        ("发票明年1月3号开 财务那天上班", "pass"),
+        ("我们不会只给您开收款证明的 发票一定开", "pass"),
+        ("亲 定做的需要排期 不是说哪天就哪天发的哈", "pass"),
+    ],
+)
+def test_round_seventeen_rules_read_late_dispatch_pay_outs_and_condescension(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
 def test_invoice_refusal_only_blocks_in_tmall(compliance: ComplianceFilter) -> None:
     text = "亲,我们不开发票的哦"
     assert compliance.check(text, "tmall").verdict == "block"
@@ -533,7 +597,7 @@ def test_a_question_asked_back_and_refused_vetoes_the_model() -> None:
             "看到您问能不能开票?实在抱歉,这个价位真的没法开",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="the rules confirm it; risk model 16 overrules them (0.47 < floor 0.5)",
+                reason="the rules confirm it; the risk model overrules them (under its 0.5 floor)",
             ),
         ),
         # 只能 answers with a condition, and refuses nothing.
