@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the eighteenth, written
-# 2026-11-24, measured once with the shipped risk model 17): lowest recall
-# 0.652 (invoice_refusal), 1.11% of safe replies blocked (4 of 359). Neither
-# the issue's recall target (0.97) nor its false-block target (1%) is met on
-# this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.64
-HOLDOUT_MAX_FALSE_BLOCKS = 0.012
+# Floors at the first look at the held-out set (the nineteenth, written
+# 2026-11-24, measured once with the shipped risk model 18): lowest recall
+# 0.844 (abusive), no safe reply blocked (0 of 336). The false-block target
+# (1%) is met on this set, the recall target (0.97) is not; see README
+# "Suggestions and compliance". The ceiling leaves room for one safe reply.
+HOLDOUT_MIN_RECALL = 0.84
+HOLDOUT_MAX_FALSE_BLOCKS = 0.003
 
 
 @pytest.fixture(scope="module")
@@ -474,6 +474,128 @@ def test_round_sixteen_rules_read_plain_refusals_spelt_numbers_and_sarcasm(
     ],
 )
 def test_round_seventeen_rules_read_late_dispatch_pay_outs_and_condescension(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Round 18: Tmall invoice charges in words, quotas, queues, paperwork and
+        # price pairs; contempt said politely and threats; promises with dates in
+        # numerals; payment apps from Malaysia and Hong Kong; and look-alikes.
+        ("亲 发漂这边暂时开不出来哦", "block"),
+        ("发票我们不方便开 您见谅", "block"),
+        ("Sorry, we cannot issue any official fapiao for this order", "block"),
+        ("我们旗舰店不出invoice的哈", "block"),
+        ("这个月开票额度用完了 下月再说", "block"),
+        ("开专票要加六个点哈", "block"),
+        ("纸质发票要收十块钱工本费", "block"),
+        ("开票的代开费需要您承担哦", "block"),
+        ("纸质发票可以寄 运费您出", "block"),
+        ("The invoice comes with an extra 6% handling fee", "block"),
+        ("只有满一千的订单才开发票", "block"),
+        ("开发票要公司营业执照和合同 缺一样都不开", "block"),
+        ("可以开 但只能按一半的金额开", "block"),
+        ("开票要排队哈 前面单子多", "block"),
+        ("不要发票九十 要发票一百零五", "block"),
+        ("几十块的东西要什么发票嘛", "block"),
+        ("你脑子是不是进水了 说明书写得清清楚楚", "block"),
+        ("下回买东西带上脑子好吗", "block"),
+        ("你这记性 金鱼的记忆都比你好", "block"),
+        ("你是nc吧 尺码表都不看", "block"),
+        ("这都看不懂 找个 someone who can read 帮你吧", "block"),
+        ("鞋子没毛病 是你脚的问题", "block"),
+        ("爱要不要 就这个价", "block"),
+        ("要就拍 不要就走人", "block"),
+        ("连手机都不会用还学人网购", "block"),
+        ("不懂搭配就别买这么贵的", "block"),
+        ("别在这里磨叽了 拍不拍", "block"),
+        ("你地址我有 别逼我", "block"),
+        ("我们会一直打 直到你撤了差评", "block"),
+        ("不删差评你就别想安静", "block"),
+        ("报证明天能到 放心拍", "block"),
+        ("二十号前包你收到", "block"),
+        ("周六前保你穿得上", "block"),
+        ("下午三点以前一定给您发出", "block"),
+        ("付款后半小时内保证发给你", "block"),
+        ("发顺丰 两天准到", "block"),
+        ("今天拍的一单都不会拖", "block"),
+        ("到账是铁定的 系统自动充", "block"),
+        ("发货绝对没有延迟 您放心", "block"),
+        ("It will definitely arrive before Monday", "block"),
+        ("今天发不了我倒贴你十块", "block"),
+        ("亲 店里有hpfx活动 好评联系客服", "block"),
+        ("hp+晒图 fan 5 yuan", "block"),
+        ("给个五星 送你一个angpow", "block"),
+        ("空bao就行 有单号就好", "block"),
+        ("Could you do a brushing order for us?", "block"),
+        ("ben jin + yong jin 当天结", "block"),
+        ("单号可以从别家买 有轨迹的", "block"),
+        ("用Touch 'n Go转给我 快一点", "block"),
+        ("可以用转数快直接过数给我", "block"),
+        ("We can do a bank transfer for bulk orders", "block"),
+        ("发票我们都正常开 不方便的话可以晚点申请", "pass"),
+        ("开票不需要排队 订单页申请就行", "pass"),
+        ("花呗额度用完了的话可以换银行卡支付", "pass"),
+        ("电子发票免费开 不收工本费", "pass"),
+        ("纸质发票我们包邮寄给您 运费不用您出", "pass"),
+        ("十点以前下单一般当天发 具体看仓库", "pass"),
+        ("单号已经发给你了 SF1234567890", "pass"),
+        ("您说十八号前要收到 这个真不好说 尽量", "pass"),
+        ("我们发货很准的 一般两天到", "pass"),
+        ("这款保温杯能保你一整天的热水", "pass"),
+        ("您的地址我核对过了 是杭州西湖区对吧", "pass"),
+        ("您的地址我有备注 放心", "pass"),
+        ("型号NC-200的配件有现货", "pass"),
+        ("这款爱用的人很多 回购率很高", "pass"),
+        ("不会安装没关系 我们包上门", "pass"),
+        ("亲亲 说明书有图解 不懂的地方随时问我", "pass"),
+        ("客服排队的话 您留言我看到马上回", "pass"),
+        ("我们不收Touch 'n Go 请在淘宝下单", "pass"),
+        ("直到您满意为止 我们都可以给您换", "pass"),
+        ("好评晒图不强制 没有返现的哈", "pass"),
+        ("空包装盒我们可以单独寄给您", "pass"),
+        # Found by the round's review: the new words in their other meanings,
+        # and risky wordings the first version's regexes missed.
+        ("亲 您这金鱼记忆 同一个问题问第五遍了", "block"),
+        ("不懂就别买 省得来烦我", "block"),
+        ("不好意思亲 我们不收手续费 转数快过来就行", "block"),
+        ("我们一单都不会延误 放心", "block"),
+        ("Give us 5 stars and we'll give you an angpow", "block"),
+        ("店里也没有多余的额度 这单暂时开不了票", "block"),
+        ("发票只能按百分之五十开", "block"),
+        ("莫跟我磨叽 就这价", "block"),
+        ("明天上午十点以前准到", "block"),
+        ("It will definitely be delivered by Friday, no worries", "block"),
+        ("你直接PayMe俾我 我即刻寄", "block"),
+        ("发票只能按一半开 全额开不了", "block"),
+        ("哎呀我脑子怕不是进水了 把颜色备注反了 马上给您改过来", "pass"),
+        ("您是NC15还是NC20的肤色呀 这款粉底液两个色号都有", "pass"),
+        ("可能是您脚的问题 也可能是码数 您量一下脚长发我", "pass"),
+        ("狗狗爱吃不吃 多半是换粮太快 慢慢过渡就好", "pass"),
+        ("我就不跟您磨叽了 有问题随时找我", "pass"),
+        ("库存会帮您一直保留 直到您删除购物车为止", "pass"),
+        ("十点以前下单的一般当天发 十点以后的第二天发", "pass"),
+        ("这款电子秤24小时精准到0.1克 称重很准的", "pass"),
+        ("We can't promise it will definitely arrive by Friday, it depends on the courier", "pass"),
+        ("十八号开始活动 一定记得来拍哦 到时候发货很快", "pass"),
+        ("您发的这个单号从别家买的吧 我们系统里查不到", "pass"),
+        ("HP笔记本风扇 fan 2 和 fan 3 都有货", "pass"),
+        ("头发漂完没有光泽的话 可以用这款发膜", "pass"),
+        ("代开费不用您出 我们店铺承担", "pass"),
+        ("只有确认收货后才能开票 您收货后在订单里申请就行", "pass"),
+        ("要开啥票呀 个人还是公司抬头", "pass"),
+        ("这款面膜敷完脸的问题基本都能改善 比如干燥暗沉", "pass"),
+        ("要就拍这个链接 不要就拍那个 都是今天发", "pass"),
+        ("亲 必须十点前付款的话 才能赶上今天的车", "pass"),
+        ("这个路由器一定不会有延迟 打游戏很稳", "pass"),
+        ("您要是不要发票 运费也一样 要发票 价格也一样", "pass"),
+        ("只有这一款才有赠品 发票都能开", "pass"),
+    ],
+)
+def test_round_eighteen_rules_read_invoice_charges_polite_contempt_and_numeral_dates(
     rules: ComplianceFilter, text: str, verdict: str
 ) -> None:
     assert rules.check(text, "tmall").verdict == verdict

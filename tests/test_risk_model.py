@@ -30,8 +30,10 @@ from quickphrase.training.risk import (
     Scores,
     best_option,
     best_scores,
+    choose_decision,
     choose_rule_floors,
     choose_thresholds,
+    choose_thresholds_weakest_first,
     fit,
     prepare,
     read_replies,
@@ -297,6 +299,37 @@ def test_thresholds_keep_blocked_safe_replies_within_the_budget() -> None:
     already[:7] = True
     spent = choose_thresholds(scores, 0.07, already)["abusive"]
     assert not any(p >= spent for p in scores.column("abusive")[7:100])
+
+
+def test_the_weakest_first_share_spends_the_budget_where_little_is_caught() -> None:
+    rows: list[tuple[tuple[str, ...], dict[str, float]]] = [
+        ((), {"abusive": 0.01 * i}) for i in range(100)
+    ]
+    rows += [(("abusive",), {"abusive": 0.9 + 0.0009 * i}) for i in range(100)]
+    scores = _scores(rows)
+    already = np.zeros(200, dtype=bool)
+    owed = [set(r.categories) for r in scores.replies]
+    kept: list[set[str]] = [set() for _ in rows]
+    even = choose_thresholds(scores, 0.07, already)
+    weakest = choose_thresholds_weakest_first(scores, 0.07, already, kept, owed)
+    risky = scores.column("abusive")[100:]
+    # Evenly, abusive gets 1 of the 7 blocks; no other category has risky replies to catch.
+    assert (risky >= even["abusive"]).sum() == 11
+    assert (risky >= weakest["abusive"]).sum() == 77
+    assert sum(p >= weakest["abusive"] for p in scores.column("abusive")[:100]) == 7
+    # Risky replies the rules keep count as caught: the budget goes elsewhere.
+    kept_all = [set(r.categories) for r in scores.replies]
+    assert choose_thresholds_weakest_first(scores, 0.07, already, kept_all, owed)["abusive"] == (
+        pytest.approx(0.9901, abs=1e-4)
+    )
+
+
+def test_an_unknown_budget_share_is_refused() -> None:
+    scores = _scores([((), {}), (("abusive",), {"abusive": 0.9})])
+    every = [frozenset(CATEGORIES)] * 2
+    matches = RuleMatches([set(), set()], [set(), set()], every, [{}, {}])
+    with pytest.raises(ValueError, match="budget share"):
+        choose_decision(scores, matches, 0.01, share="biggest")
 
 
 def test_rule_floors_overrule_almost_no_risky_reply_the_rules_catch() -> None:

@@ -9,10 +9,10 @@ candidate configuration:
    risky replies the bundled rules catch would be overruled; and for each
    false-block budget in ``BUDGETS``, thresholds: the lowest that keep the
    safe replies blocked by rules and model together within the budget,
-   shared out over the categories;
+   shared out over the categories evenly or to the weakest first (``SHARES``);
 2. the model fitted on all training replies is scored on the dev replies
-   (never trained on, never used for a floor or threshold) with each pair of
-   loss and budget; the pair catching most while blocking at most
+   (never trained on, never used for a floor or threshold) with each loss,
+   budget and share; the setting catching most while blocking at most
    ``max_false_blocks`` of the dev's safe replies, give or take two standard
    errors of that share (``tolerated_cap``), is the candidate's.
 
@@ -112,6 +112,11 @@ MUST_PASS = (
 # together; the training replies' safe ones are mostly hard negatives, so
 # a budget blocks fewer of the dev's.
 BUDGETS = (0.01, 0.015, 0.02, 0.03, 0.04, 0.06)
+# How a budget is shared over the categories: evenly, or one blocked reply at
+# a time to the category caught least (``choose_thresholds_weakest_first``).
+# Dev chooses; round 17's even share left invoice refusals, whose safe
+# look-alikes score high, at a threshold of 0.997.
+SHARES = ("even", "weakest_first")
 # At most this share of the dev's safe replies blocked (the issue's target).
 DEFAULT_MAX_FALSE_BLOCKS = 0.01
 # When no setting meets the cap: the most recall among settings that block at
@@ -499,11 +504,23 @@ class Decision:
 
 
 def choose_decision(
-    scores: Scores, matches: RuleMatches, budget: float, loss: float = RULE_LOSSES[0]
+    scores: Scores,
+    matches: RuleMatches,
+    budget: float,
+    loss: float = RULE_LOSSES[0],
+    share: str = SHARES[0],
 ) -> Decision:
     floors = choose_rule_floors(scores, matches, loss)
-    already = np.array([bool(k) for k in matches.kept(scores, floors)])
-    thresholds = choose_thresholds(scores, budget, already)
+    kept = matches.kept(scores, floors)
+    already = np.array([bool(k) for k in kept])
+    if share == "weakest_first":
+        thresholds = choose_thresholds_weakest_first(
+            scores, budget, already, kept, matches.owed(scores.replies)
+        )
+    elif share == "even":
+        thresholds = choose_thresholds(scores, budget, already)
+    else:
+        raise ValueError(f"unknown budget share {share!r}: one of {', '.join(SHARES)}")
     # A threshold under its floor would swap a rule's precise span for a clause.
     return Decision(floors, {c: max(t, floors[c]) for c, t in thresholds.items()})
 
@@ -550,6 +567,57 @@ def choose_thresholds(
     return thresholds
 
 
+def choose_thresholds_weakest_first(
+    scores: Scores,
+    budget: float,
+    already: np.ndarray,
+    kept: Sequence[set[str]],
+    owed: Sequence[set[str]],
+) -> dict[str, float]:
+    """Per category, a threshold (not under ``MIN_THRESHOLD``) such that the
+    safe replies blocked by rules and model stay within ``budget``, the budget
+    going one blocked reply at a time to the category caught least so far.
+
+    A category's catch counts its risky replies the rules keep (``kept``) and
+    those its threshold reaches. Sharing evenly leaves the hardest category
+    (most safe look-alikes) with the highest threshold; this shares for the
+    weakest category instead.
+    """
+    safe = scores.safe
+    spare = max(0, int(budget * safe.sum() - (safe & already).sum()))
+    open_safe = safe & ~already
+    ranked: dict[str, np.ndarray] = {}
+    missed: dict[str, np.ndarray] = {}  # risky replies' scores the rules do not keep
+    by_rules: dict[str, int] = {}
+    totals: dict[str, int] = {}
+    for category in CATEGORIES:
+        ranked[category] = np.sort(scores.column(category)[open_safe])[::-1]
+        risky = [i for i, o in enumerate(owed) if category in o]
+        caught = [i for i in risky if category in kept[i]]
+        totals[category], by_rules[category] = len(risky), len(caught)
+        missed[category] = scores.column(category)[sorted(set(risky) - set(caught))]
+
+    def threshold(category: str, allowed: int) -> float:
+        safe_scores = ranked[category]
+        above = safe_scores[allowed] if allowed < len(safe_scores) else 0.0
+        return round(max(MIN_THRESHOLD, float(above) + 1e-4), 4)
+
+    def recall(category: str, allowed: int) -> float:
+        if not totals[category]:
+            return 1.0
+        reached = int((missed[category] >= threshold(category, allowed)).sum())
+        return (by_rules[category] + reached) / totals[category]
+
+    allowed = dict.fromkeys(CATEGORIES, 0)
+    for _ in range(spare):
+        open_categories = [c for c in CATEGORIES if allowed[c] < len(ranked[c])]
+        if not open_categories:
+            break
+        weakest = min(open_categories, key=lambda c: recall(c, allowed[c]))
+        allowed[weakest] += 1
+    return {c: threshold(c, allowed[c]) for c in CATEGORIES}
+
+
 def out_of_fold(
     config: RiskConfig,
     replies: Sequence[Reply],
@@ -588,6 +656,7 @@ class RiskCandidate:
     dev_false_blocks: float
 
     max_false_blocks: float = 1.0
+    share: str = SHARES[0]
 
     @property
     def meets_cap(self) -> bool:
@@ -682,14 +751,17 @@ def train_risk_model(
         options = []
         for loss in RULE_LOSSES:
             for budget in BUDGETS:
-                decision = choose_decision(oof, train_matches, budget, loss).clearing(ceilings)
-                recall, blocked = decision.evaluate(dev, dev_matches)
-                cand = RiskCandidate(config, budget, loss, recall, blocked, allowed)
-                options.append((cand, decision))
+                for share in SHARES:
+                    decision = choose_decision(oof, train_matches, budget, loss, share)
+                    decision = decision.clearing(ceilings)
+                    recall, blocked = decision.evaluate(dev, dev_matches)
+                    cand = RiskCandidate(config, budget, loss, recall, blocked, allowed, share)
+                    options.append((cand, decision))
         cand, decision = best_option(options, allowed)
         candidates.append(cand)
         progress(
-            f"      budget {cand.budget:.1%}, rule loss {cand.rule_loss:.1%}: rules + model on "
+            f"      budget {cand.budget:.1%} ({cand.share}), rule loss {cand.rule_loss:.1%}: "
+            "rules + model on "
             f"dev catch min {cand.key[1]:.3f}, mean {cand.key[2]:.3f}; "
             f"safe replies blocked {cand.dev_false_blocks:.2%}"
         )
@@ -705,7 +777,7 @@ def train_risk_model(
             f"blocks, {chosen_cand.dev_false_blocks:.2%}"
         )
     progress(
-        f"chosen: {config.describe()}, budget {chosen_cand.budget:.1%}, "
+        f"chosen: {config.describe()}, budget {chosen_cand.budget:.1%} ({chosen_cand.share}), "
         f"rule loss {chosen_cand.rule_loss:.1%}"
     )
 
@@ -718,6 +790,7 @@ def train_risk_model(
         "rule_floors": decision.floors,
         "clause_gate": CLAUSE_GATE,
         "false_block_budget": chosen_cand.budget,
+        "budget_share": chosen_cand.share,
         "rule_loss": chosen_cand.rule_loss,
         "max_false_blocks": max_false_blocks,
         "max_false_blocks_tolerated": round(allowed, 4),
@@ -735,6 +808,7 @@ def train_risk_model(
             {
                 **asdict(c.config),
                 "budget": c.budget,
+                "budget_share": c.share,
                 "rule_loss": c.rule_loss,
                 "dev_recall": {k: round(v, 4) for k, v in c.dev_recall.items()},
                 "dev_safe_blocked": round(c.dev_false_blocks, 4),
