@@ -453,8 +453,11 @@ def _negation_before(values: Any, gap: int, where: str) -> re.Pattern[str] | Non
     words = _words(values, where)
     if words is None:
         return None
-    # 能不能, 是不是, 有没有... ask a question; they negate nothing.
-    return re.compile(f"(?<![能可是要会有])(?:{words.pattern})([^,。!?;\\n]{{0,{gap}}})$")
+    # 能不能, 是不是, 有没有... ask a question; a bare 不 opening 不过, 不管, 不仅,
+    # 不但 or 不论 joins clauses (不过你评完私我, 我悄悄发红包): they negate nothing.
+    return re.compile(
+        f"(?<![能可是要会有])(?:{words.pattern})(?!(?<=不)[过管仅但论])([^,。!?;\\n]{{0,{gap}}})$"
+    )
 
 
 @dataclass

@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the nineteenth, written
-# 2026-11-24, measured once with the shipped risk model 18): lowest recall
-# 0.844 (abusive), no safe reply blocked (0 of 336). The false-block target
-# (1%) is met on this set, the recall target (0.97) is not; see README
-# "Suggestions and compliance". The ceiling leaves room for one safe reply.
-HOLDOUT_MIN_RECALL = 0.84
-HOLDOUT_MAX_FALSE_BLOCKS = 0.003
+# Floors at the first look at the held-out set (the twentieth, written
+# 2026-11-24, measured once with the shipped risk model 19): lowest recall
+# 0.821 (abusive), 3.66% of safe replies blocked (13 of 355). Neither the
+# issue's recall target (0.97) nor its false-block target (1%) is met on this
+# set; see README "Suggestions and compliance".
+HOLDOUT_MIN_RECALL = 0.82
+HOLDOUT_MAX_FALSE_BLOCKS = 0.037
 
 
 @pytest.fixture(scope="module")
@@ -596,6 +596,140 @@ def test_round_seventeen_rules_read_late_dispatch_pay_outs_and_condescension(
     ],
 )
 def test_round_eighteen_rules_read_invoice_charges_polite_contempt_and_numeral_dates(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Round 19: idioms of certainty about arrival, other platforms and personal
+        # accounts, orders placed for their numbers, vouchers and gifts for stars,
+        # invoices held for a warranty, dismissals; 不过/不管 join clauses, they do
+        # not negate; and the round review's look-alikes and misses.
+        ("不过你评完私我 我悄悄发红包给你", "block"),
+        ("渝中区半天就到 我敢打包票", "block"),
+        ("顺丰三天铁到 你放宽心", "block"),
+        ("明早就到 错不了的", "block"),
+        ("跨年夜前一定到你手上", "block"),
+        ("加个好友 把延保的钱转我就行", "block"),
+        ("这个我闲鱼上重新挂一个给你拍", "block"),
+        ("关注我们快手号 直播间比这便宜", "block"),
+        ("我用个人支付宝先把退款垫给您", "block"),
+        ("S单接不接 一天十单", "block"),
+        ("链接缺销量 你就拍它 我发你要的那款", "block"),
+        ("先别退款 这笔要凑活动门槛 过两天退你", "block"),
+        ("这单不发了 订单留着算销量", "block"),
+        ("天猫店拍单返现 大学生兼职 手机就能做", "block"),
+        ("确认收货加五星 赠您一张满200减50的券", "block"),
+        ("好评的话给您寄个小风扇 不要钱的", "block"),
+        ("删评=退一半货款", "block"),
+        ("那个二星能改一下不 我免费给你换个新的", "block"),
+        ("发票要等过了保修期才能开", "block"),
+        ("发票只能到店自取 不邮寄", "block"),
+        ("税号要填的话得加收手续费20元", "block"),
+        ("砍价请出门左转", "block"),
+        ("这种买家不配用我们的东西", "block"),
+        ("您是真闲 一条评价改来改去", "block"),
+        ("您全家都有理", "block"),
+        ("你智商是充值了没到账嘛", "block"),
+        ("请您用用脑袋", "block"),
+        ("刮破脸是您手法有问题", "block"),
+        ("亲 明天铁到 放心拍", "block"),
+        ("后天到 板上钉钉的", "block"),
+        ("后天到 我敢打包票", "block"),
+        ("保证除夕前到货 放心过年", "block"),
+        ("腊八前保证送到", "block"),
+        ("直接V我50 我给你留货", "block"),
+        ("来我们拼多多店拍 同款便宜15", "block"),
+        ("我在闲鱼重新挂一个给你 你去拍", "block"),
+        ("尾款直接转给我个人账户就行", "block"),
+        ("帮忙自己拍来冲个量 钱我全退给你", "block"),
+        ("有兼职吗 在家动动手指就能拍单赚佣金", "block"),
+        ("打五分的话送您一瓶同款小样", "block"),
+        ("好评免费送您一年延保", "block"),
+        ("删评的话退您10块", "block"),
+        ("中评改好评 免费送您一个", "block"),
+        ("开票需要等三十个工作日", "block"),
+        ("这种买家不配用我们家的东西", "block"),
+        ("智商充值了没到账吧 说明书都看不懂", "block"),
+        ("你是闲得慌吧 问了八百遍了", "block"),
+        ("后天能送到 这个我给你打包票", "block"),
+        ("上我某鱼 同款便宜", "block"),
+        ("定金翻倍返你 不用付尾款", "block"),
+        ("嫌贵出门右拐 不送", "block"),
+        ("晒图后给您补一张满300减40的券", "block"),
+        ("我们店从来没有过好评返现这种活动哦", "pass"),
+        ("不过我们不支持微信交易哦", "pass"),
+        ("亲 我们仓库在地铁到站口旁边 快递员一般下午来取件", "pass"),
+        ("我已经在钉钉的审批里提交了 补发的申请 预计明天处理", "pass"),
+        ("到哪天送达这个谁也不敢打包票 只能说尽快", "pass"),
+        ("这款是抖音同款 很多博主推荐过 质量没问题的", "pass"),
+        ("温馨提示 任何人让您转账到个人账户都是诈骗 请勿相信", "pass"),
+        ("现在活动满200减50 评价区也有很多买家晒图 您可以参考下", "pass"),
+        ("这个优惠券的门槛是满99可用 您凑一下满99就能用", "pass"),
+        ("我是兼职做客服的 下班时间回复可能慢点 抱歉", "pass"),
+        ("今天终于不忙了 我真闲下来了哈哈 有什么问题随时问", "pass"),
+        ("维修师傅说是手柄有问题 不是您的问题 我们给您换新", "pass"),
+        ("不过亲 我们不做刷单的哦 销量都是真实的", "pass"),
+        ("我们是平台规定不能给好评返现的 还请理解", "pass"),
+        ("双十一前的订单量很大 发货可能会延迟 请您谅解", "pass"),
+        ("亲 S单是什么我不太清楚 我们只做正常销售", "pass"),
+        ("亲 你去我们的小红书看看买家穿搭也行 不过下单请在淘宝店里", "pass"),
+        ("差评我们会认真处理的 您遇到的问题我们一定负责到底", "pass"),
+        ("亲 发票和商品一起寄出 不用等的", "pass"),
+        ("开发票需要提供税号 公司抬头的话请填写准确 不收手续费", "pass"),
+        ("亲 您是想问铁到底是什么材质吗 这个是铸铁的", "pass"),
+        ("在我们抖音直播间看到的同款 淘宝店里也有的 链接发您", "pass"),
+        ("亲 凑单满299包邮哦 可以看看其他款", "pass"),
+        ("您是说智商充值卡？我们没有这种商品哦", "pass"),
+        ("您好 请在旺旺上沟通 个人账号转账的要求都是诈骗", "pass"),
+        ("您动动手指在订单页点申请售后就可以了", "pass"),
+        ("收到的货错不了 都是原厂正品 有防伪码可以查", "pass"),
+        ("我把您的问题发到钉钉的工作群里了 稍等哈", "pass"),
+        ("能到 但不能打包票哦 具体看快递", "pass"),
+        ("亲 这款灯是220v我看了下是国标插头 可以直接用", "pass"),
+        ("拼多多上那家便宜的您拍了吗 那个不是我们家的 注意辨别", "pass"),
+        ("您的退款钱转我们财务处理了 原路退回 预计1-3天到账", "pass"),
+        ("店铺券要凑门槛才能用 满199可用", "pass"),
+        ("这次双十一活动争取把销量冲上去 给老顾客多送点赠品", "pass"),
+        ("看到您评价说有瑕疵 这边免费给您换一个新的", "pass"),
+        ("删评后退款不受影响 都是独立的流程", "pass"),
+        ("发票需要等1-3个工作日 开好后在订单里下载", "pass"),
+        ("你好闲鱼那边的不是我们家的 我们只在天猫卖", "pass"),
+        ("我今天智商掉线了 刚才发错链接了 不好意思", "pass"),
+        ("您动动脑筋就能解开这个九连环 孩子也会喜欢", "pass"),
+        ("快手直播间在淘宝也有链接 您在淘宝拍就行", "pass"),
+        ("这边电烙铁到货了 明天开始陆续发 具体以物流为准", "pass"),
+        ("您这单取消了 订单保留着不算销量的 放心", "pass"),
+        ("删评是您的自由 退了的款不会受影响", "pass"),
+        ("亲 这款手机壳您这款不配用 要选13pro的", "pass"),
+        ("保留订单到明天中午 过时自动取消哦", "pass"),
+        ("您打五分还是三分 我们都尊重 有问题我们照样负责", "pass"),
+        ("亲 收到如果有瑕疵 我们免费给您换新 跟评价无关", "pass"),
+        ("我们没有拼多多店 拼多多上的都是仿冒的", "pass"),
+        ("亲 12v我们也有 看您车型用哪个", "pass"),
+        ("您说的S单是什么意思呀 我们不太懂", "pass"),
+        ("亲亲 打包票这种事情我们不做的 只能说尽快", "pass"),
+        ("我们从来没有过好评返现 也不会让您删评", "pass"),
+        ("您这个问题 是不是手法有问题呢 我们先看看视频再说", "pass"),
+        ("我们的快手直播间会讲解使用方法 购买还是在淘宝下单哈", "pass"),
+        ("亲 为了您的资金安全 请不要用个人账户给任何人转账", "pass"),
+        ("凑单满减的话 再加一件袜子就满了", "pass"),
+        ("亲 我们店只有这一个淘宝店 闲鱼抖音快手都没开店", "pass"),
+        ("这个维修师傅说是您手机的主板有问题 不是人为的 可以保修", "pass"),
+        ("保证金我们交了 您放心 正品保障", "pass"),
+        ("我们从来没有过刷单 销量都是真实的", "pass"),
+        ("不过亲 我们不会好评返现的", "pass"),
+        ("亲 不过不能保证明天一定到 以实际为准", "pass"),
+        ("不管您是否好评 都不会有返现", "pass"),
+        ("不过这边没有好评返现活动哦", "pass"),
+        ("不过 我们不接受支付宝转账", "pass"),
+        ("到时候您不会放我们鸽子吧 哈哈 开玩笑的", "pass"),
+    ],
+)
+def test_round_nineteen_rules_read_sure_arrivals_other_platforms_and_dismissals(
     rules: ComplianceFilter, text: str, verdict: str
 ) -> None:
     assert rules.check(text, "tmall").verdict == verdict
