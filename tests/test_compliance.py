@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the twentieth, written
-# 2026-11-24, measured once with the shipped risk model 19): lowest recall
-# 0.821 (abusive), 3.66% of safe replies blocked (13 of 355). Neither the
-# issue's recall target (0.97) nor its false-block target (1%) is met on this
-# set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.82
-HOLDOUT_MAX_FALSE_BLOCKS = 0.037
+# Floors at the first look at the held-out set (the twenty-first, written
+# 2026-11-24, measured once with the shipped risk model 20): lowest recall
+# 0.909 (fake_transaction), 4.44% of safe replies blocked (15 of 338). Neither
+# the recall target (0.97) nor its false-block target (1%) is met on
+# this set; see README "Suggestions and compliance".
+HOLDOUT_MIN_RECALL = 0.90
+HOLDOUT_MAX_FALSE_BLOCKS = 0.045
 
 
 @pytest.fixture(scope="module")
@@ -730,6 +730,72 @@ def test_round_eighteen_rules_read_invoice_charges_polite_contempt_and_numeral_d
     ],
 )
 def test_round_nineteen_rules_read_sure_arrivals_other_platforms_and_dismissals(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Round 20: Cantonese refusals of a promise, certainty said as an idiom
+        # (差不了, 从没失手过, 百分百), pay-outs by the day; invoices that need a
+        # company transfer, are "outside the scope", are held or talked out of;
+        # rewards for collected reviews; orders never really shipped; threats to
+        # expose the buyer; and the round review's look-alikes and misses.
+        ("腊八那天你就能喝上咱家小米粥了，差不了", "block"),
+        ("下午四点前拍当天发,我们发了五年一次都没失误过", "block"),
+        ("亲 我们今天最迟六点发货 百分百", "block"),
+        ("晚一天按天返您五块钱，上不封顶", "block"),
+        ("备注了就保准当天发、隔天到", "block"),
+        ("明天肯定到?必须的亲,放心拍", "block"),
+        ("要专票得多付三个点，普票不要钱", "block"),
+        ("要票就得走对公账户打款，天猫下的单开不了", "block"),
+        ("您的发票申请我先压着，等双十二忙完再说", "block"),
+        ("开发票影响俺们成本，您就当帮帮忙，别开了呗", "block"),
+        ("翡翠本身唔属于开票范围，法律都冇规定要开", "block"),
+        ("不开票的话可以便宜十块", "block"),
+        ("开票的话发货要往后推一周", "block"),
+        ("集齐三次晒图好评可以换一个和田玉小挂件", "block"),
+        ("累计晒图3次送一个收纳盒", "block"),
+        ("评语里面提到『鉴定证书齐全』就返红包", "block"),
+        ("买家秀拍得好看的，俺们挑三个送冻梨一箱", "block"),
+        ("这批是给你拍着玩的，不真发，回头评价写写就行", "block"),
+        ("亲，这个是'刷'的链接来的，你唔好当真购买呀", "block"),
+        ("我们在闲鱼也有个店,同款便宜二十", "block"),
+        ("拼多多那边拍减十块,你去那边拍", "block"),
+        ("走对公比天猫下单便宜,省了扣点", "block"),
+        ("就这点钱还想买正品,做梦呢你", "block"),
+        ("恶意差评的人都没好下场", "block"),
+        ("你再打差评我们就把你的聊天记录截图放上直播间给大家看", "block"),
+        ("再来这套我们就在网上公开你的ID", "block"),
+        ("冇钱就唔好问价啦", "block"),
+        ("棉絮同裂都分唔到，宝你真系要返去读下书先来买翡翠喔", "block"),
+        ("彪呼呼的，退货不写单号，我上哪给你退去", "block"),
+        ("讲咗几次都唔明，你个脑係咪生锈咗", "block"),
+        ("唔可以保证明天一定到㗎亲，快递那边我们控制唔到，会尽量帮你催", "pass"),
+        ("唔敢保证听日一定到,快递嗰边控制唔到", "pass"),
+        ("开发票不用额外加钱，税是我们出的，您放心", "pass"),
+        ("不开发票的话价格也是这个价，开不开都一样，您需要就说一声", "pass"),
+        ("不开票也不会便宜的,都是统一价", "pass"),
+        ("您填的税号多出1位,麻烦核对一下再提交", "pass"),
+        ("我们不支持走对公转账,只能在天猫拍下付款", "pass"),
+        ("这款平替用上效果跟大牌差不了", "pass"),
+        ("退货运费险迟点会返您12元,耐心等一下", "pass"),
+        ("评价说好吃的,现在满99送2袋", "pass"),
+        ("化妆刷的链接发您了,一套12支", "pass"),
+        ("我们不会真的发空包,都是真实发货", "pass"),
+        ("不用真的发快递寄回,我们直接补发一件", "pass"),
+        ("价格低到像做梦吧哈哈,这次双11力度真的大", "pass"),
+        ("让您给我等着急了吧,实在抱歉,马上帮您查", "pass"),
+        ("学生党没钱不要买太贵的,这款性价比高", "pass"),
+        ("赠品唔要就算啦,我哋照样帮你退款", "pass"),
+        ("电脑机箱生锈的话拍照给我们看看", "pass"),
+        ("我们不会公开您的信息,请放心", "pass"),
+        ("亲,我们在拼多多有店吗?没有的哦,谨防假冒", "pass"),
+    ],
+)
+def test_round_twenty_rules_read_idioms_of_certainty_company_transfers_and_threats(
     rules: ComplianceFilter, text: str, verdict: str
 ) -> None:
     assert rules.check(text, "tmall").verdict == verdict
