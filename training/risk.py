@@ -557,14 +557,23 @@ def choose_thresholds(
     already = np.zeros(len(safe), dtype=bool) if already is None else already
     spare = budget * safe.sum() - (safe & already).sum()
     allowed = max(0, int(spare / len(CATEGORIES)))
-    open_safe = safe & ~already
-    thresholds = {}
-    for category in CATEGORIES:
-        safe_scores = np.sort(scores.column(category)[open_safe])[::-1]
-        # Strictly above the (allowed+1)-th highest safe score blocks at most `allowed`.
-        above = safe_scores[allowed] if allowed < len(safe_scores) else 0.0
-        thresholds[category] = round(max(MIN_THRESHOLD, float(above) + 1e-4), 4)
-    return thresholds
+    ranked = _open_safe_scores(scores, already)
+    return {c: _threshold_blocking(ranked[c], allowed) for c in CATEGORIES}
+
+
+def _open_safe_scores(scores: Scores, already: np.ndarray) -> dict[str, np.ndarray]:
+    """Per category, the scores of the safe replies the rules leave unblocked,
+    highest first."""
+    open_safe = scores.safe & ~already
+    return {c: np.sort(scores.column(c)[open_safe])[::-1] for c in CATEGORIES}
+
+
+def _threshold_blocking(safe_scores: np.ndarray, allowed: int) -> float:
+    """The lowest threshold (not under ``MIN_THRESHOLD``) that blocks at most
+    ``allowed`` of ``safe_scores`` (sorted highest first)."""
+    # Strictly above the (allowed+1)-th highest safe score blocks at most `allowed`.
+    above = safe_scores[allowed] if allowed < len(safe_scores) else 0.0
+    return round(max(MIN_THRESHOLD, float(above) + 1e-4), 4)
 
 
 def choose_thresholds_weakest_first(
@@ -585,27 +594,20 @@ def choose_thresholds_weakest_first(
     """
     safe = scores.safe
     spare = max(0, int(budget * safe.sum() - (safe & already).sum()))
-    open_safe = safe & ~already
-    ranked: dict[str, np.ndarray] = {}
+    ranked = _open_safe_scores(scores, already)
     missed: dict[str, np.ndarray] = {}  # risky replies' scores the rules do not keep
     by_rules: dict[str, int] = {}
     totals: dict[str, int] = {}
     for category in CATEGORIES:
-        ranked[category] = np.sort(scores.column(category)[open_safe])[::-1]
         risky = [i for i, o in enumerate(owed) if category in o]
         caught = [i for i in risky if category in kept[i]]
         totals[category], by_rules[category] = len(risky), len(caught)
         missed[category] = scores.column(category)[sorted(set(risky) - set(caught))]
 
-    def threshold(category: str, allowed: int) -> float:
-        safe_scores = ranked[category]
-        above = safe_scores[allowed] if allowed < len(safe_scores) else 0.0
-        return round(max(MIN_THRESHOLD, float(above) + 1e-4), 4)
-
     def recall(category: str, allowed: int) -> float:
         if not totals[category]:
             return 1.0
-        reached = int((missed[category] >= threshold(category, allowed)).sum())
+        reached = int((missed[category] >= _threshold_blocking(ranked[category], allowed)).sum())
         return (by_rules[category] + reached) / totals[category]
 
     allowed = dict.fromkeys(CATEGORIES, 0)
@@ -615,7 +617,7 @@ def choose_thresholds_weakest_first(
             break
         weakest = min(open_categories, key=lambda c: recall(c, allowed[c]))
         allowed[weakest] += 1
-    return {c: threshold(c, allowed[c]) for c in CATEGORIES}
+    return {c: _threshold_blocking(ranked[c], allowed[c]) for c in CATEGORIES}
 
 
 def out_of_fold(
