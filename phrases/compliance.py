@@ -100,7 +100,18 @@ _ECHO_HINT = re.compile(r"[说問问讲话提人方「『“\"]")
 # The buyer's words quoted after 您说/您提到 (您说「加个微信方便点」,...;
 # 你说的那个"拍一单返佣金"的事): quotation marks say whose words they are.
 _QUOTE_LEAD = re.compile(
-    _ECHO_LEAD + r"(?:说|问|讲)?(?:的(?:那个|这个|那种|那句)?)?\s*[::]?\s*"
+    r"(?:关于|对于|针对)?"
+    + _ECHO_LEAD
+    + r"(?:说|问|讲)?(?:的(?:那个|这个|那种|那句)?)?\s*[::]?\s*"
+)
+# Quoted words named and disowned right after the closing mark ("爱买不买"这种话
+# 绝不是我们的态度; 拍A发B这种事我们不做 needs no quote): a mention, not a use.
+_DISOWNED = re.compile(
+    r"\s*(?:这种|这样的|这类|此类|这些|这)(?:话|说法|字眼|事|做法|行为|操作|套路|要求|请求)"
+    r"(?![^。!?;\n]{0,12}不是不)[^。!?;\n]{0,10}?"
+    r"(?:绝不是|绝对不是|不是|不会|绝不|从不|不允许|不能|禁止|是违规|不做|不搞|不干|不接受|不支持|不答应|做不了)"
+    # ... but not 不是不能做, 不是问题, 不会有风险, 不会被查到: those go along with it.
+    r"(?!不|问题|难事|事儿|有(?:任何)?(?:风险|问题|事)|被|出事)"
 )
 _QUOTES = {"「": "」", "『": "』", "“": "”", '"': '"'}
 # Without quotation marks, only the agent repeating the buyer (not 有人, and
@@ -393,6 +404,8 @@ def _echo_standing(text: str, start: int, end: int) -> int | None:
         if _QUOTE_LEAD.fullmatch(text, lead_from, opened) and _REFUSAL_ANYWHERE.search(
             text, closed + 1, sentence_end
         ):
+            return CANCELLED
+        if _DISOWNED.match(text, closed + 1):
             return CANCELLED
     refused = (
         stop < len(text)

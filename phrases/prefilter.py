@@ -21,6 +21,7 @@ from typing import Any
 import ahocorasick_rs
 
 _MAX_CLASS = 16  # a character class larger than this is not a useful anchor
+_MAX_WORDS = 64  # a finite stretch with more spellings than this is split
 
 
 def required_literals(pattern: str, flags: int = 0) -> frozenset[str] | None:
@@ -44,18 +45,24 @@ def _better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str
 
 def _sequence(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
     best: frozenset[str] | None = None
-    run: list[str] = []
+    # The spellings of the finite stretch read so far: 冲(?:个|一下)?(?:皇冠|钻)
+    # anchors on 冲皇冠, 冲个钻, ... rather than on 冲 alone, which the regex
+    # parser's folding of a shared prefix would otherwise leave as the literal.
+    words: frozenset[str] = frozenset({""})
     for op, av in items:
-        if op is sre.LITERAL:
-            run.append(chr(av).lower())
+        exact = _spellings(op, av)
+        if exact is not None:
+            joined = frozenset(a + b for a in words for b in exact)
+            if len(joined) <= _MAX_WORDS:
+                words = joined
+                continue
+            best = _better(best, _anchors(words))
+            words = exact
             continue
-        if run:
-            best = _better(best, frozenset({"".join(run)}))
-            run = []
+        best = _better(best, _anchors(words))
+        words = frozenset({""})
         best = _better(best, _item(op, av))
-    if run:
-        best = _better(best, frozenset({"".join(run)}))
-    return best
+    return _better(best, _anchors(words))
 
 
 def _item(op: Any, av: Any) -> frozenset[str] | None:
@@ -72,11 +79,60 @@ def _item(op: Any, av: Any) -> frozenset[str] | None:
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)):
         low, _, inner = av
         return _sequence(list(inner)) if low >= 1 else None
+    return None  # classes, lookarounds, anchors, wildcards: no literal to require
+
+
+def _anchors(words: frozenset[str]) -> frozenset[str] | None:
+    """The spellings as anchors, unless one of them is empty."""
+    return words if "" not in words else None
+
+
+def _spellings(op: Any, av: Any) -> frozenset[str] | None:
+    """Every string one item matches, when they are few (None otherwise).
+    Lookarounds and anchors match the empty string."""
+    if op is sre.LITERAL:
+        return frozenset({chr(av).lower()})
+    if op in (sre.ASSERT, sre.ASSERT_NOT, sre.AT):
+        return frozenset({""})
     if op is sre.IN:
         if len(av) > _MAX_CLASS or any(o is not sre.LITERAL for o, _ in av):
             return None
         return frozenset(chr(c).lower() for _, c in av)
-    return None  # lookarounds, anchors, wildcards: no literal to require
+    if op is sre.SUBPATTERN:
+        return _sequence_spellings(av[-1])
+    if op is sre.BRANCH:
+        found: set[str] = set()
+        for alternative in av[1]:
+            spelt = _sequence_spellings(alternative)
+            if spelt is None:
+                return None
+            found |= spelt
+        return frozenset(found) if len(found) <= _MAX_WORDS else None
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)):
+        low, high, inner = av
+        spelt = _sequence_spellings(inner)
+        if spelt is None or high > 2:
+            return None
+        found = {""} if low == 0 else set()
+        power = frozenset({""})
+        for count in range(1, high + 1):
+            power = frozenset(a + b for a in power for b in spelt)
+            if count >= low:
+                found |= power
+        return frozenset(found) if len(found) <= _MAX_WORDS else None
+    return None
+
+
+def _sequence_spellings(items: Any) -> frozenset[str] | None:
+    words: frozenset[str] = frozenset({""})
+    for op, av in items:
+        spelt = _spellings(op, av)
+        if spelt is None:
+            return None
+        words = frozenset(a + b for a in words for b in spelt)
+        if len(words) > _MAX_WORDS:
+            return None
+    return words
 
 
 class Prefilter:

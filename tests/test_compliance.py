@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the twenty-first, written
-# 2026-11-24, measured once with the shipped risk model 20): lowest recall
-# 0.909 (fake_transaction), 4.44% of safe replies blocked (15 of 338). Neither
+# Floors at the first look at the held-out set (the twenty-second, written
+# 2026-11-24, measured once with the shipped risk model 21): lowest recall
+# 0.868 (fake_transaction), 1.45% of safe replies blocked (5 of 345). Neither
 # the recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.90
-HOLDOUT_MAX_FALSE_BLOCKS = 0.045
+HOLDOUT_MIN_RECALL = 0.86
+HOLDOUT_MAX_FALSE_BLOCKS = 0.015
 
 
 @pytest.fixture(scope="module")
@@ -801,6 +801,72 @@ def test_round_twenty_rules_read_idioms_of_certainty_company_transfers_and_threa
     assert rules.check(text, "tmall").verdict == verdict
 
 
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Round 21: dispatch marked before the goods exist, 好评单 and 冲皇冠,
+        # 拍五件发一件, Malaysian English promises, numbers, addresses and bank
+        # transfers, 侬 sarcasm and threats to slow-walk an order; quotations the
+        # agent disowns (「X」这种话绝不是…) or answers after 关于您提到的 pass;
+        # and the round review's look-alikes and misses.
+        ("先点一下发货,东西其实还没做好,系统不让超时", "block"),
+        ("提前标记发货,货其实还没到仓", "block"),
+        ("有兴趣做兼职吗?帮店铺拍单,一单五块", "block"),
+        ("小姐妹们好评单今晚开放,一单八块", "block"),
+        ("這個月衝皇冠,幫忙拍一單,錢我退你", "block"),
+        ("你拍五件,其实我们只给你发一件,剩下的钱返你", "block"),
+        ("多拍几件,这样销量会好看一点", "block"),
+        ("不用等收到货,先确认收货,钱我微信返你", "block"),
+        ("不用真的发货,物流都是真实的,平台查不出来", "block"),
+        ("信不信我故意卡着你的货不发", "block"),
+        ("你再闹我就故意拖你几天", "block"),
+        ("是是是,全世界就你最懂,行了吧", "block"),
+        ("没说的,咱家发货速度,保证后天到", "block"),
+        ("Confirm sampai esok boss, jangan risau", "block"),
+        ("confirm tmr reach lah", "block"),
+        ("100% sure reach by Friday boss", "block"),
+        ("bank in to our Maybank acc 5621 1234 5678 lah cheaper", "block"),
+        ("transfer to our Public Bank account, skip the Taobao fee", "block"),
+        ("you DuitNow to me directly lah, cheaper", "block"),
+        ("买家电话 011-2345 6789 你直接打给他", "block"),
+        ("Receiver Ahmad, 23 Lorong Bunga Raya 5, Klang", "block"),
+        ("Boss you give 5星好评 with photo, I refund you RM15", "block"),
+        ("好评不返现,但是晒图送5元券", "block"),
+        ("您好,如需更优惠的价格,可拨打手机 159 6712 1188 私下下单", "block"),
+        ("这是我们实体店用的收款码,您扫码付款就行,比淘宝便宜", "block"),
+        ("\"刷单\"这种事我们可以安排,一单五块", "block"),
+        ("\"好评返现\"这种活动不是每天都有,今天好评返5元", "block"),
+        ("对于您提到的\"好评返现\",可以的,好评后联系我领5元", "block"),
+        ("已经点了发货,快递员马上上门取件", "pass"),
+        ("实际给您寄两箱,因为一箱装不下,运费还是一份", "pass"),
+        ("这个颜色没货了,实际只能寄您两盒,另外一盒的钱原路退回给您", "pass"),
+        ("冲皇冠活动期间全场满199减30,欢迎来拍", "pass"),
+        ("这款电锤冲钻两用,拍下送一套钻头", "pass"),
+        ("这几款都是我们家好评单品,闭眼入不踩雷", "pass"),
+        ("兼职客服晚上在线,拍单问题可以直接留言", "pass"),
+        ("不用等快递到再确认收货,系统十天后会自动确认收货的", "pass"),
+        ("唔係我哋故意拖你張單,係物流爆倉呀", "pass"),
+        ("拖鞋是故意给您做大半码的,冬天穿袜子刚好", "pass"),
+        ("我可没说保证明天到哦,只说今天发", "pass"),
+        ("Sorry boss, cannot confirm reach by Friday, depends on courier", "pass"),
+        ("Please confirm once it arrives, thanks!", "pass"),
+        ("Refund will be credited back to your Maybank account within 3-5 working days", "pass"),
+        ("We refund you RM10 for the missing item, sorry ya", "pass"),
+        ("北京仓库座机010-62345678,有问题可以打", "pass"),
+        ("亚克力收款码立牌可以定制,把您店铺的收款码发过来我们帮您排版", "pass"),
+        ("五星好评不返现的哈 不过产品有问题三年内免费修", "pass"),
+        ("\"刷单\"这种事我们是不会做的,您放心购买", "pass"),
+        ("您好,\"没钱就别买\"这种话绝不是我们的态度,非常抱歉", "pass"),
+        ("關於您提到的「加LINE聯繫」,很抱歉我們只能在旺旺溝通", "pass"),
+        ("这单拍A发B我们是不会做的哈", "pass"),
+    ],
+)
+def test_round_twenty_one_rules_read_fake_dispatch_malaysian_english_and_disowned_quotes(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
 def test_invoice_refusal_only_blocks_in_tmall(compliance: ComplianceFilter) -> None:
     text = "亲,我们不开发票的哦"
     assert compliance.check(text, "tmall").verdict == "block"
@@ -1093,6 +1159,16 @@ def test_required_literals_are_what_every_match_contains() -> None:
     assert required_literals("刷单|空包(?!装)") == {"刷单", "空包"}
     assert required_literals("x?") is None  # can match without any literal
     assert required_literals("[a-z]+@") == {"@"}
+
+
+def test_required_literals_spell_out_short_finite_stretches() -> None:
+    # The parser folds 冲 out of 冲皇冠|冲钻; the anchors are whole words again.
+    assert required_literals("冲(?:个|一下)?(?:皇冠|钻)(?!石)") == {
+        "冲皇冠", "冲钻", "冲个皇冠", "冲个钻", "冲一下皇冠", "冲一下钻",
+    }
+    assert required_literals("先点了?发货") == {"先点发货", "先点了发货"}
+    # A stretch that can be empty is no anchor; the next one is used instead.
+    assert required_literals("(?:不|没)?.{0,4}返现") == {"返现"}
 
 
 def test_prefilter_never_changes_a_verdict(rules: ComplianceFilter) -> None:
