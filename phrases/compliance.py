@@ -91,7 +91,9 @@ _GREETING_CHARS = "亲宝嗯哦噢啊呀哈~"
 _YOU_SAID = "(?:看到|听到)?(?:你|您|亲)(?:刚才|刚刚|之前|是)?(?:说|问|讲|话|提到|提的)"
 _ECHO_LEAD = (
     rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}\s]){{0,3}}"
-    rf"(?:{_YOU_SAID}(?![你您])|(?:要是|如果|万一)?(?:有人|有些人|别人|对方))"
+    # 您在小红书上看到有人说…: where the buyer saw the words.
+    rf"(?:{_YOU_SAID}(?![你您])|(?:(?:您|你)在?[^,。!?;\n\"“「『]{{0,6}}?(?:看到|听到|看见))?"
+    rf"(?:要是|如果|万一)?(?:有人|有些人|别人|对方))"
 )
 _ECHOED_QUESTION = re.compile(_ECHO_LEAD)
 # Any character an echo's lead or quotation needs: most replies hold none,
@@ -135,7 +137,9 @@ _REFUSAL = re.compile(
 # After a quotation the refusal may come later in the sentence (您说「加个微信
 # 方便点」,我理解您的想法,不过我们只能在旺旺里沟通); without one, the quotation
 # may be accepted (您说的「刷单」可以安排).
-_REFUSAL_ANYWHERE = re.compile(_REFUSAL_WORD + r"|sorry|抱歉|不好意思", re.IGNORECASE)
+_REFUSAL_ANYWHERE = re.compile(
+    _REFUSAL_WORD + r"|sorry|抱歉|不好意思|不是我们(?:店|家)?的|不是本店的", re.IGNORECASE
+)
 
 
 class RuleError(ValueError):

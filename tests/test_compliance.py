@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the twenty-second, written
-# 2026-11-24, measured once with the shipped risk model 21): lowest recall
-# 0.868 (fake_transaction), 1.45% of safe replies blocked (5 of 345). Neither
+# Floors at the first look at the held-out set (the twenty-third, written
+# 2026-11-24, measured once with the shipped risk model 22): lowest recall
+# 0.859 (off_platform), 2.32% of safe replies blocked (8 of 345). Neither
 # the recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.86
-HOLDOUT_MAX_FALSE_BLOCKS = 0.015
+HOLDOUT_MIN_RECALL = 0.85
+HOLDOUT_MAX_FALSE_BLOCKS = 0.025
 
 
 @pytest.fixture(scope="module")
@@ -867,6 +867,69 @@ def test_round_twenty_one_rules_read_fake_dispatch_malaysian_english_and_disowne
     assert rules.check(text, "tmall").verdict == verdict
 
 
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Round 22: fake orders as tasks, empty boxes, GMV drives and refunds
+        # without delivery; Italian and Singapore addresses and phones, numbers
+        # split by commas, dorm addresses; Tmall invoices pushed onto the platform,
+        # collected in person or held for a review; red packets to the agent and
+        # Carousell deals; English five-star rewards; 普信 and 消失; and the
+        # round review's look-alikes and misses.
+        ("做任务返现,钱直接打你银行卡", "block"),
+        ("给您个假单号先填上", "block"),
+        ("我们寄个空箱过去走个物流,您点签收就行", "block"),
+        ("钱全额退给你,不用收货,东西我们也不发", "block"),
+        ("先点了发货,货其实还没发出,您先确认收货", "block"),
+        ("help us place a few orders, we refund you after", "block"),
+        ("you place the order, no need to ship, we refund the money", "block"),
+        ("给我消失,别再来了", "block"),
+        ("你也太普信了吧", "block"),
+        ("您老年纪大了耳朵也不好吧,我说了好几遍", "block"),
+        ("明天一早稳稳收到", "block"),
+        ("电话一三九,零五七七,八八六六", "block"),
+        ("地址 Via Paolo Sarpi 12 电话 +39 02 1234 5678", "block"),
+        ("浙江工商大学下沙校区金沙港生活区9号楼416", "block"),
+        ("发票要跟货一起寄?不可能 要你自己来温州拿", "block"),
+        ("发票的事归平台管,我们这边不负责开", "block"),
+        ("这么点钱的单子也不给开", "block"),
+        ("发票五星好评之后才给开", "block"),
+        ("转个红包给我,我给你改价", "block"),
+        ("Singapore 的亲 Carousell 上找我们 那边 direct deal cheaper 啦", "block"),
+        ("Ciao 亲 review five stars 就送你一双鞋垫", "block"),
+        ("leave a good review and get rm5 cashback", "block"),
+        ("鞋子脏了用这个小刷子帮忙刷一刷就干净了", "pass"),
+        ("刷新一下页面,这个提示给我消失了,您那边看看是不是也好了", "pass"),
+        ("亲 新买的衣服有点味道是正常的,挂在通风处晾一两天异味马上消失哦", "pass"),
+        ("亲 我们包装里三层外三层,会稳稳地送到您手上的,不用担心磕碰", "pass"),
+        ("退款穩穩到賬了嗎?您看下支付寶", "pass"),
+        ("Singapore friend, no need to ship it back, we refund you", "pass"),
+        ("pay via alipay 100 rmb", "pass"),
+        ("La borsa è larga 30 cm, via mail ti mando le foto", "pass"),
+        ("Hotel 8123 4567 room booked", "pass"),
+        ("身份证号 110101********1234 已核对", "pass"),
+        ("宿舍区3栋 2025届的毕业季活动我们也有", "pass"),
+        ("亲 请拍指定链接补差价,如果多付了我们原路全额退回", "pass"),
+        ("这个游戏每天发任务,完成可以领钻石", "pass"),
+        ("这单不用下了,这款缺货了,我帮您看看别的", "pass"),
+        ("不用找別的客服了,我就是負責售後的", "pass"),
+        ("我們只在淘寶賣,shopee上的都不是我們的", "pass"),
+        ("退款中的订单不给开票,售后结束就能开", "pass"),
+        ("订单完成半年内都能申请开票哦", "pass"),
+        ("亲 电子发票得您自己到订单详情里下载一下", "pass"),
+        ("晒单里那个小样是618活动赠品,现在活动结束了", "pass"),
+        ("Kindly review the total 30 SGD before paying", "pass"),
+        ("如果您年纪大了眼睛不好,可以选这款大字版老人机,字特别大", "pass"),
+        ("有买家以为是假的物流单号,其实是中转没扫描,您放心", "pass"),
+        ("這幾天店鋪在衝gmv 有滿減活動 歡迎來逛", "pass"),
+    ],
+)
+def test_round_twenty_two_rules_read_tasks_overseas_addresses_and_invoices_pushed_away(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
 def test_invoice_refusal_only_blocks_in_tmall(compliance: ComplianceFilter) -> None:
     text = "亲,我们不开发票的哦"
     assert compliance.check(text, "tmall").verdict == "block"
@@ -981,13 +1044,8 @@ def test_a_question_asked_back_and_refused_vetoes_the_model() -> None:
     [
         # A "no" confirms a match that is itself a refusal.
         "你问有没有发票?没有的哦亲",
-        pytest.param(
-            "看到您问能不能开票?实在抱歉,这个价位真的没法开",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the rules confirm it; the risk model overrules them (under its 0.5 floor)",
-            ),
-        ),
+        # Earlier risk models overruled the rules here (a strict xfail until model 22).
+        "看到您问能不能开票?实在抱歉,这个价位真的没法开",
         # 只能 answers with a condition, and refuses nothing.
         "您问开发票要加钱吗?只能加6个点哦",
     ],
