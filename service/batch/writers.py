@@ -169,6 +169,8 @@ class RecordWriter:
         self._handed_over = False
 
     def _copy_in(self, spilled: Spilled) -> None:
+        # Not shared_output's copy: workers spill where there is no os.pwrite
+        # (Windows), so this copy appends through the file object instead.
         self._file.flush()
         # In the kernel where it can (Linux): the bytes never pass through here.
         copy_range = getattr(os, "copy_file_range", None)
