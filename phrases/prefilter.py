@@ -52,7 +52,7 @@ def _sequence(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
     for op, av in items:
         exact = _spellings(op, av)
         if exact is not None:
-            joined = frozenset(a + b for a in words for b in exact)
+            joined = _joined(words, exact)
             if len(joined) <= _MAX_WORDS:
                 words = joined
                 continue
@@ -80,6 +80,11 @@ def _item(op: Any, av: Any) -> frozenset[str] | None:
         low, _, inner = av
         return _sequence(list(inner)) if low >= 1 else None
     return None  # classes, lookarounds, anchors, wildcards: no literal to require
+
+
+def _joined(left: frozenset[str], right: frozenset[str]) -> frozenset[str]:
+    """Every spelling of ``left`` followed by every spelling of ``right``."""
+    return frozenset(a + b for a in left for b in right)
 
 
 def _anchors(words: frozenset[str]) -> frozenset[str] | None:
@@ -116,7 +121,7 @@ def _spellings(op: Any, av: Any) -> frozenset[str] | None:
         found = {""} if low == 0 else set()
         power = frozenset({""})
         for count in range(1, high + 1):
-            power = frozenset(a + b for a in power for b in spelt)
+            power = _joined(power, spelt)
             if count >= low:
                 found |= power
         return frozenset(found) if len(found) <= _MAX_WORDS else None
@@ -129,7 +134,7 @@ def _sequence_spellings(items: Any) -> frozenset[str] | None:
         spelt = _spellings(op, av)
         if spelt is None:
             return None
-        words = frozenset(a + b for a in words for b in spelt)
+        words = _joined(words, spelt)
         if len(words) > _MAX_WORDS:
             return None
     return words
