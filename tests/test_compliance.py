@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the twenty-third, written
-# 2026-11-24, measured once with the shipped risk model 22): lowest recall
-# 0.859 (off_platform), 2.32% of safe replies blocked (8 of 345). Neither
+# Floors at the first look at the held-out set (the twenty-fourth, written
+# 2026-11-24, measured once with the shipped risk model 23): lowest recall
+# 0.761 (review_cashback), 4.92% of safe replies blocked (15 of 305). Neither
 # the recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.85
-HOLDOUT_MAX_FALSE_BLOCKS = 0.025
+HOLDOUT_MIN_RECALL = 0.75
+HOLDOUT_MAX_FALSE_BLOCKS = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -930,6 +930,76 @@ def test_round_twenty_two_rules_read_tasks_overseas_addresses_and_invoices_pushe
     assert rules.check(text, "tmall").verdict == verdict
 
 
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Round 23: 额 and 俺 for 我 in transfers and contact, Q我 with a number,
+        # a WeChat id after V:, the listing copied on another platform and
+        # mini-programs with a better price; Tmall invoices refused in few
+        # words or in Japanese; scorn in 陕西话 and 闽南话; parcels with nothing
+        # in them; stars traded for money or a coupon; 敢保证 and 打包票 after a
+        # date; and the round review's look-alikes and misses.
+        ("好评返两块 额转你支付宝", "block"),
+        ("直接给俺支付宝转58就行", "block"),
+        ("老顾客了 以后直接微额", "block"),
+        ("有事Q我 号码是28765432", "block"),
+        ("我朋友店里有货 你加他V:kt2024xa", "block"),
+        ("去闲鱼拍我那个链接 便宜十块", "block"),
+        ("拼多多上也有我们家同款 便宜些", "block"),
+        ("去我们小程序下单可以打8折", "block"),
+        ("发票不随货,也不补开", "block"),
+        ("平台订单一律不开专票", "block"),
+        ("这价都给你了还要啥发票", "block"),
+        ("报销的话不太方便开哈", "block"),
+        ("領収書は発行していません、すみません", "block"),
+        ("哟 书都读傻了吧", "block"),
+        ("你们公司是有多穷啊", "block"),
+        ("谝啥谝 说重点", "block"),
+        ("五十块买正品?做梦比较快", "block"),
+        ("你头壳坏去了哦", "block"),
+        ("旧机不用真寄 拍个零元链接就行", "block"),
+        ("先填个别家的单号交差", "block"),
+        ("我们不寄实物,只寄个信封过去", "block"),
+        ("您拍了我们寄您一包纸巾,钱全退", "block"),
+        ("中身は送りませんが、代金はお返しします", "block"),
+        ("实际额只给你寄十份 剩下的钱退你", "block"),
+        ("五颗星换五块钱 划算不", "block"),
+        ("レビューで星5なら次回のクーポン差し上げます", "block"),
+        ("额敢保证礼拜四装完", "block"),
+        ("江浙沪次日送达,这个我给您打包票", "block"),
+        ("tomorrow confirm can receive", "block"),
+        ("退款金额打您支付宝了哈,是原路退回的", "pass"),
+        ("客服太卑微我哈,求个好评", "pass"),
+        ("充电头是5V:type-c接口的", "pass"),
+        ("这个颜色叫V:navy-blue深海蓝", "pass"),
+        ("拼多多上有我们家同款的都不是正品哈", "pass"),
+        ("抖音上有我们家同款的开箱视频,下单还是在淘宝哈", "pass"),
+        ("天猫超市小程序下单满199减30更划算", "pass"),
+        ("个人抬头不能开专票的,普票可以", "pass"),
+        ("亲 要不补开一张专票给您?", "pass"),
+        ("积分兑换的0元订单无法补开哈", "pass"),
+        ("请问您还要什么发票呢?普票还是专票?", "pass"),
+        ("专票不是只给大客户开的", "pass"),
+        ("領収書はポイント利用分が対象外となります", "pass"),
+        ("哈哈我这是读书读傻了,把型号看反了", "pass"),
+        ("歹势 阮今日头壳坏去了", "pass"),
+        ("睡得香做梦还快乐呢", "pass"),
+        ("不用真寄样品,拍照给我们看就行", "pass"),
+        ("请勿用别人的快递单号登记哦", "pass"),
+        ("五星级酒店换两块毛巾", "pass"),
+        ("五分钟换一块电池", "pass"),
+        ("这个我敢保证是正品", "pass"),
+        ("明天一般能到,我不敢打包票", "pass"),
+        ("tomorrow not sure arrive, usually 2-3 days", "pass"),
+        ("WeChatは使っていないので、旺旺でお願いします", "pass"),
+    ],
+)
+def test_round_twenty_three_rules_read_dialect_me_terse_invoices_and_empty_parcels(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
 def test_invoice_refusal_only_blocks_in_tmall(compliance: ComplianceFilter) -> None:
     text = "亲,我们不开发票的哦"
     assert compliance.check(text, "tmall").verdict == "block"
@@ -965,6 +1035,10 @@ def test_question_forms_are_not_negations(rules: ComplianceFilter) -> None:
         # The buyer's bare word asked back, then answered.
         ("空包?那是啥 我们每一包都是实打实称过的", "pass"),
         ("做单?您是说定做的单子吗?工期七天哦", "pass"),
+        # Quotation marks around the word asked back change nothing.
+        ("'空包'?不会的,我们寄的都是实物", "pass"),
+        ("「空包」吗?不存在的", "pass"),
+        ("\"空包\"?对的,我们可以发空包", "block"),
         # A word asked back inside the agent's own sentence, or offered with
         # 吗, is no echo.
         ("要不要刷单?一单五块", "block"),
