@@ -72,13 +72,17 @@ _SENTENCE_END = re.compile(r"[。!?;\n]")
 # The bare word asked back: only a greeting before it in its sentence and
 # nothing after it but the question mark (做单?您是说定做的单子吗?). 刷单吗? and
 # vx吗? are more often the agent's own offer.
-_LEAD_IN = re.compile(r"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s]){0,3}[\"'“‘「『]?")
 # Quotation marks around the word asked back ('空包'?不会的) change nothing.
+# Single quotes count here but not in _QUOTES, where a lone ' may be an apostrophe.
+_OPENING_MARKS = "\"'“‘「『"
 _CLOSING_MARKS = "\"'”’」』"
+_LEAD_IN = re.compile(rf"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s]){{0,3}}[{_OPENING_MARKS}]?")
 # What may follow a word asked back before its question mark (刷单活动?, 空包的事?).
 # With anything after the word, the question is only an echo when the next
 # sentence turns it down (刷单活动?没有的哈): 刷单吗?做的 and 微信吗?可以 offer.
-_ASKED_BACK_TAIL = re.compile(r"[\"'”’」』]?\s*(?:活动|的事儿?|这(?:种)?事儿?)?\s*[吗呢啊呀嘛]?\s*")
+_ASKED_BACK_TAIL = re.compile(
+    rf"[{_CLOSING_MARKS}]?\s*(?:活动|的事儿?|这(?:种)?事儿?)?\s*[吗呢啊呀嘛]?\s*"
+)
 _ASKED_BACK_REFUSED = re.compile(
     r"没有(?!问题)|没的|不做|不干|不搞|不碰|不存在|不允许|做不了|违规|没听说|骗"
 )
