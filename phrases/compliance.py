@@ -76,7 +76,7 @@ _SENTENCE_END = re.compile(r"[。!?;\n]")
 # Single quotes count here but not in _QUOTES, where a lone ' may be an apostrophe.
 _OPENING_MARKS = "\"'“‘「『"
 _CLOSING_MARKS = "\"'”’」』"
-_LEAD_IN = re.compile(rf"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s]){{0,3}}[{_OPENING_MARKS}]?")
+_LEAD_IN = re.compile(rf"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s,]){{0,3}}[{_OPENING_MARKS}]?")
 # What may follow a word asked back before its question mark (刷单活动?, 空包的事?).
 # With anything after the word, the question is only an echo when the next
 # sentence turns it down (刷单活动?没有的哈): 刷单吗?做的 and 微信吗?可以 offer.
@@ -115,7 +115,7 @@ _QUOTE_LEAD = re.compile(
 # Quoted words named and disowned right after the closing mark ("爱买不买"这种话
 # 绝不是我们的态度; 拍A发B这种事我们不做 needs no quote): a mention, not a use.
 _DISOWNED = re.compile(
-    r"\s*(?:这种|这样的|这类|此类|这些|这)(?:话|说法|字眼|事|做法|行为|操作|套路|要求|请求)"
+    r"\s*(?:这种|这样的|这类|此类|这些|这)(?:句话|个条款|个说法|话|说法|字眼|事|做法|行为|操作|套路|要求|请求)"
     r"(?![^。!?;\n]{0,12}不是不)[^。!?;\n]{0,10}?"
     r"(?:绝不是|绝对不是|不是|不会|绝不|从不|不允许|不能|禁止|是违规|不做|不搞|不干|不接受|不支持|不答应|做不了)"
     # ... but not 不是不能做, 不是问题, 不会有风险, 不会被查到: those go along with it.

@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the twenty-fourth, written
-# 2026-11-24, measured once with the shipped risk model 23): lowest recall
-# 0.761 (review_cashback), 4.92% of safe replies blocked (15 of 305). Neither
+# Floors at the first look at the held-out set (the twenty-fifth, written
+# 2026-11-24, measured once with the shipped risk model 24): lowest recall
+# 0.814 (invoice_refusal), 3.73% of safe replies blocked (11 of 295). Neither
 # the recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.75
-HOLDOUT_MAX_FALSE_BLOCKS = 0.05
+HOLDOUT_MIN_RECALL = 0.80
+HOLDOUT_MAX_FALSE_BLOCKS = 0.04
 
 
 @pytest.fixture(scope="module")
@@ -995,6 +995,92 @@ def test_round_twenty_two_rules_read_tasks_overseas_addresses_and_invoices_pushe
     ],
 )
 def test_round_twenty_three_rules_read_dialect_me_terse_invoices_and_empty_parcels(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Round 24: Korean mobiles and European street addresses; 绿泡泡, 小绿书,
+        # 公众号 and 云闪付, KakaoTalk and WhatsApp, 微 信 spelled with spaces;
+        # rewards in kind and in Korean; accounts lent for orders and parcels
+        # sent empty; contempt for where the buyer comes from or how they look;
+        # refunds if late and arrival promised in Korean; Tmall invoices behind
+        # a condition; and the round review's look-alikes that pass.
+        ("周三收不到的话您就不用付钱了", "block"),
+        ("礼拜天前收不到 申请全额退款 东西也不用退货", "block"),
+        ("모레까지 꼭 받으실 수 있어요", "block"),
+        ("주문하시면 무조건 도착해요 내일", "block"),
+        ("제 번호는 +82 10 3344 5566 이에요", "block"),
+        ("연락처 010-7788-2211 로 전화 주세요", "block"),
+        ("地址是 Calle de Serrano 41, 3º B, 28001 Madrid 对吧", "block"),
+        ("寄到 14 rue de la Paix 就行", "block"),
+        ("加下我绿泡泡 发视频给你看", "block"),
+        ("小绿书私我 回得快", "block"),
+        ("关注我们公众号下单 有预售价", "block"),
+        ("货款用云闪付转过来就行", "block"),
+        ("售后问题 在 微 信 上 找 王 经 理", "block"),
+        ("카톡 아이디 알려드릴게요", "block"),
+        ("用WhatsApp联系我们 方便点", "block"),
+        ("好评卡刮开就是现金哦", "block"),
+        ("五星一打 下次请你喝奶茶", "block"),
+        ("改一下评价 免费给你换个新的", "block"),
+        ("리뷰 써 주시면 적립금 드려요", "block"),
+        ("你的账号借我们下单用一下 一单给十块", "block"),
+        ("付了款马上把钱退给你 就当帮店里撑个场子", "block"),
+        ("放心 这种单淘宝查不到的", "block"),
+        ("单号是真的 只是包裹里是空的", "block"),
+        ("주문만 해 주시면 전액 환불해 드려요", "block"),
+        ("甘肃来的就是事多", "block"),
+        ("穿不上是孩子太胖了", "block"),
+        ("您是没吃过好东西吧", "block"),
+        ("不会用就叫家里识字的人帮你看", "block"),
+        ("바보예요? 몇 번을 말해야 해요", "block"),
+        ("发票只给回购三次以上的老客户开", "block"),
+        ("满三件才能开发票哦", "block"),
+        ("发票要等您追评晒图了我们再开", "block"),
+        ("开发票的话 赠品就没有了", "block"),
+        ("要票的话金额乘1.1", "block"),
+        ("发票抬头只能写个人", "block"),
+        ("发票是品牌方开的 我们管不了 您找品牌吧", "block"),
+        ("亲 加微信就算了哈 旺旺聊就好", "pass"),
+        ("vx不方便加 图片旺旺发我", "pass"),
+        ("哈哈 v我50 开玩笑的亲", "pass"),
+        ("门票不寄实物 只发电子票二维码 凭码入场", "pass"),
+        ("这张图您可以微信转给你家人看看", "pass"),
+        ("亲,“空包”?不会的", "pass"),
+        ("亲 不是很敢保证明天到哦", "pass"),
+        ("老板 你想拆单冲量我们帮不了", "pass"),
+        ("绿泡泡是我们家沐浴球的名字 薄荷味的", "pass"),
+        ("저희는 카톡 상담 안 해요 타오바오 채팅으로 주세요", "pass"),
+        ("보통 3~5일 걸려요 꼭 도착한다고 장담은 못 해요", "pass"),
+        ("宝宝偏胖的话建议拍大一码", "pass"),
+        ("满三件包邮 发票也正常开", "pass"),
+        ("是你家宝宝穿吗 要不要量下身高", "pass"),
+        ("您是从延边来的吧 欢迎欢迎", "pass"),
+        ("我太笨了 把颜色发错了 马上给您换", "pass"),
+        ("제가 바보같이 주소를 잘못 적었어요 죄송해요", "pass"),
+        ("我们是货到付款的 收不到货就不用付钱哈", "pass"),
+        ("쿠폰 꼭 받아 가세요", "pass"),
+        ("品牌售后热线 010-8457-2200 北京总部的", "pass"),
+        ("El repartidor ya está en la calle desde las 9", "pass"),
+        ("找绿泡泡那个颜色就对了", "pass"),
+        ("公众号拍了教程视频 可以看看", "pass"),
+        ("Não atendemos pelo WhatsApp, fale com a gente aqui pelo chat", "pass"),
+        ("好评很多 请您吃之前先解冻", "pass"),
+        ("这种单号暂时查不到 明天再看看", "pass"),
+        ("如果是宝宝太胖的话 建议拍大一码", "pass"),
+        ("满两件才提供礼盒包装", "pass"),
+        ("开票和赠品没有冲突的哈 都正常给", "pass"),
+        ("发票是厂家开的 有问题您找我们就行", "pass"),
+        ("细致入微 信赖之选", "pass"),
+        ("亲 “保证周六前到”这句话我们不能讲 发出后看物流哈", "pass"),
+        ("亲 “保证周六前到”这句话不是问题 肯定到", "block"),
+    ],
+)
+def test_round_twenty_four_rules_read_korean_routes_rewards_in_kind_and_invoice_conditions(
     rules: ComplianceFilter, text: str, verdict: str
 ) -> None:
     assert rules.check(text, "tmall").verdict == verdict
