@@ -22,6 +22,7 @@ import ahocorasick_rs
 
 _MAX_CLASS = 16  # a character class larger than this is not a useful anchor
 _MAX_WORDS = 64  # a finite stretch with more spellings than this is split
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def required_literals(pattern: str, flags: int = 0) -> frozenset[str] | None:
@@ -162,6 +163,14 @@ class Prefilter:
         found = set(self._always)
         if self._automaton is not None:
             indices = self._indices
-            for literal, _, _ in self._automaton.find_matches_as_indexes(text, overlapping=True):
+            try:
+                matches = self._automaton.find_matches_as_indexes(text, overlapping=True)
+            except UnicodeEncodeError:
+                # A lone surrogate (undecodable input) cannot cross into the
+                # Rust automaton; it is in no literal, so a stand-in of the
+                # same length finds the same ones.
+                text = _LONE_SURROGATE.sub("\ufffd", text)
+                matches = self._automaton.find_matches_as_indexes(text, overlapping=True)
+            for literal, _, _ in matches:
                 found.update(indices[literal])
         return found

@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the twenty-fifth, written
-# 2026-11-24, measured once with the shipped risk model 24): lowest recall
-# 0.814 (invoice_refusal), 3.73% of safe replies blocked (11 of 295). Neither
+# Floors at the first look at the held-out set (the twenty-sixth, written
+# 2026-11-24, measured once with the shipped risk model 25): lowest recall
+# 0.920 (off_platform), 6.62% of safe replies blocked (21 of 317). Neither
 # the issue's recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.80
-HOLDOUT_MAX_FALSE_BLOCKS = 0.04
+HOLDOUT_MIN_RECALL = 0.90
+HOLDOUT_MAX_FALSE_BLOCKS = 0.07
 
 
 @pytest.fixture(scope="module")
@@ -1084,6 +1084,143 @@ def test_round_twenty_four_rules_read_korean_routes_rewards_in_kind_and_invoice_
     rules: ComplianceFilter, text: str, verdict: str
 ) -> None:
     assert rules.check(text, "tmall").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Round 25: arrival promised in Vietnamese, Thai and Russian, and a
+        # refund in Cantonese if it misses the day; Vietnamese, Thai and
+        # Russian mobiles and addresses; Zalo, Telegram, LINE, ВК, PromptPay
+        # and card transfers, short links and the shop's own website; rewards
+        # for a review in those languages and benefits that hang on a review;
+        # fake orders (đơn ảo, выкуп, 互拍群, 养权重); contempt; Tmall invoices
+        # capped, surcharged, held back or refused in Russian, Thai or
+        # Vietnamese; and the round review's look-alikes that pass.
+        ("做乜担心咧?荔枝48钟头内到北京,冇到全额退,讲真滴", "block"),
+        ("今日拍明日到,到唔到你直接揾我退款", "block"),
+        ("Chị ơi yên tâm nha, 胡志明市 3天内 chắc chắn到", "block"),
+        ("曼谷 5天 ถึงแน่นอน ค่ะ", "block"),
+        ("Доставка в Хабаровск — точно до пятницы, обещаю", "block"),
+        ("do Moskvy tochno dojdet za nedelyu", "block"),
+        ("số điện thoại shipper: +84 908 321 765, chị gọi nhé", "block"),
+        ("คนส่งของเบอร์ +66 81 234 5678 นะคะ", "block"),
+        ("kuryer pozvonit na +7 701 552 48 19", "block"),
+        ("收件地址 45 Nguyễn Huệ, Quận 1, TP.HCM 对吗", "block"),
+        ("Адрес: ул. Ленина, д. 5, кв. 12 верно?", "block"),
+        ("lần sau nhắn Zalo cho em, chuyển khoản trực tiếp là được", "block"),
+        ("亲 โอนเงิน ผ่าน พร้อมเพย์ 给我 ได้เลยค่ะ", "block"),
+        ("Друг, давай в ВК спишемся, там дешевле", "block"),
+        ("亲 点这个链接跳出去付款有额外折扣哦 t.cn/A6x9Kp2", "block"),
+        ("这个充电器我们自己官网卖更便宜", "block"),
+        ("你喺香港嘅話可以嚟深圳揾我朋友拎貨,現金交收就得", "block"),
+        ("đánh giá 5 sao + ảnh, em tặng chị 一个手机壳 nhé", "block"),
+        ("Оставьте отзыв с фото на 5 звёзд — и мы вернём вам 200 рублей", "block"),
+        ("Za otzyv 5 zvyozd darim skidku 10% na sleduyushchiy zakaz", "block"),
+        ("您这个一星能改一下吗 我哋老板话改咗就唔收你呢单钱", "block"),
+        ("追评能不能不要写有烂果,写了的话补偿就没有了哦", "block"),
+        ("加我微信发好评截图 领红包", "block"),
+        ("giúp em 拍 mấy đơn ảo nha, 不发货", "block"),
+        ("Нужны помощники для выкупа заказов, вернём деньги", "block"),
+        ("Vykup tovara: my otpravlyaem pustuyu posylku", "block"),
+        ("亲 我这有个互拍群 大家互相拍互相收 您进不进", "block"),
+        ("这个链接在养权重,你先拍下别付款,等我通知", "block"),
+        ("我这边用您的地址下几单可以吗", "block"),
+        ("钱我已经退你了,但订单先别取消,留着算销量哈", "block"),
+        ("穷就直说 不用找借口说芒果小", "block"),
+        ("我看你才是骗子 一家子都是骗子", "block"),
+        ("Ne trat' moyo vremya, tupitsa", "block"),
+        ("我们店发票是要加点的哦 懂的都懂", "block"),
+        ("开票金额最多200,超出的部分开不了", "block"),
+        ("发票得您本人来哈尔滨门店取", "block"),
+        ("发票等您穿满一个冬天 没有质量问题了 再来找我们开", "block"),
+        ("给您开票可以 但是这单送的保温杯就得寄回来", "block"),
+        ("老表 发票冇得开啦 你买咁少", "block"),
+        ("好评后联系客服开票哈", "block"),
+        ("Счёт-фактуру не выдаём, извините", "block"),
+        ("ใบกำกับภาษี ร้านเรา ไม่มี นะคะ", "block"),
+        ("荔枝我们承诺不了明天必到,冷链也有延误的时候,但坏果包赔", "pass"),
+        ("物流显示签收人是门卫 放在驿站了", "pass"),
+        ("哎哟 你说之前的客服讲开票要加点?那个是乱说的 开票不要钱的撒", "pass"),
+        ("Non usiamo Telegram né WhatsApp, scriva pure qui nella chat", "pass"),
+        ("Извините, мы не общаемся в Telegram, пишите здесь в чате", "pass"),
+        ("Chị bảo Zalo nhanh hơn, em hiểu ạ nhưng quy định sàn không cho", "pass"),
+        (
+            "Chị nói có người nhắn chị 'đánh giá 5 sao được hoàn"
+            " tiền', bên em không có chương trình đó đâu ạ",
+            "pass",
+        ),
+        ("Chị hỏi có nhận đặt đơn ảo không ạ? Dạ không đâu chị", "pass"),
+        ("Вы предлагаете накрутить продажи за деньги? Спасибо, но нам это не нужно", "pass"),
+        ("ออกใบกำกับภาษีให้ได้เลยค่ะ ไม่มีค่าใช้จ่ายเพิ่ม", "pass"),
+        ("Обычно до Владивостока 5-7 дней, но точно сказать не могу", "pass"),
+        ("Dạ hàng đi đường bộ thường 5-7 ngày, em không dám chắc chắn đến ngày nào", "pass"),
+        ("Ваш номер заказа 2468135790, посылка уже в пути", "pass"),
+        ("Выкуп товара у фабрики занимает 2-3 дня", "pass"),
+        ("Tiền hoàn về số tài khoản Alipay đã thanh toán ạ", "pass"),
+        ("用咗唔到3日有问题全额退款,唔使担心", "pass"),
+        ("亲,收唔到货揾我退款就得,包裹丢咗我哋负责", "pass"),
+        ("Деньги вернутся автоматически: перевод на карту занимает 3-7 дней", "pass"),
+        (
+            "Chị hỏi chắc chắn đến trước thứ 6 không ạ? Dạ em"
+            " không dám hứa, dự kiến thứ 6-7 ạ",
+            "pass",
+        ),
+        ("退款不会以现金结算,会原路退回", "pass"),
+        ("Все расходы за счёт магазина, доплат не делаем", "pass"),
+        ("发票不用您本人来取,直接寄给您", "pass"),
+        ("Giao tới chị chắc chắn ưng, vải mát lắm", "pass"),
+        ("Cảm ơn chị đã đánh giá ạ, đơn sau shop vẫn freeship như thường lệ cho mọi khách", "pass"),
+        ("发票最多2个工作日就开好了", "pass"),
+        ("我们官网购买也不会更便宜哦,价格全渠道统一", "pass"),
+        ("您朋友要的话,用您的地址直接下单也可以的", "pass"),
+        ("Когда получите посылку, обязательно проверьте её при курьере", "pass"),
+        ("确认收货、好评之后开票也行的,您什么时候需要都行", "pass"),
+        ("Telegram u nas net, pishite v chat Taobao", "pass"),
+        ("不好意思 我們不加LINE也不加微信 有問題直接在旺旺問就好", "pass"),
+        ("Mình mua hạt óc chó loại nào ạ", "pass"),
+        ("Этот нож тупой? Пришлите фото, заменим", "pass"),
+        ("Крышку нужно плотно накрутить", "pass"),
+        ("Giày số 38, đường may chắc chắn", "pass"),
+        ("Phí ship 25 nghìn, quận 1 giao nhanh", "pass"),
+        ("Nakrutka prodazh, platim 10 yuaney za zakaz", "block"),
+        ("Mai chị nhận được hàng luôn, em hứa đó", "block"),
+        ("ขอใบกำกับภาษีต้องบวก 7% ค่ะ", "block"),
+        ("За отзыв с фото переведём 100 р на Алипей", "block"),
+        ("我们独立站下单打9折", "block"),
+        ("การันตีพรุ่งนี้ถึงค่ะ ไม่ถึงคืนเงิน", "block"),
+        ("Chị ơi, shipper gọi số 0908321765 mà không ai nghe", "block"),
+        ("帮忙用你的收货地址拍几单,东西送你", "block"),
+        ("Поставите пятёрку — вернём 10%", "block"),
+        ("俾五星就唔收你运费", "block"),
+        ("先拍下不用付款,帮我们养下权重", "block"),
+        ("Звоните 89123456789", "block"),
+        ("ул. Ленина 5, кв. 12", "block"),
+        # 如果 no longer cancels every delivery rule in its clause: a pay-out
+        # if late is a promise; 如果顺利 or 如果物流正常 still hedges.
+        ("如果周四前收不到 全额退款 不用退货", "block"),
+        ("如果晚到一天 我们赔您十块", "block"),
+        ("如果今天拍 明天保证到", "block"),
+        ("如果顺利的话 明天能到", "pass"),
+        ("如果物流正常 后天肯定能到", "pass"),
+        ("如果我说\"保证明天到\"那是骗您的 一般两三天", "pass"),
+        ("如果延误了可以申请平台赔付", "pass"),
+    ],
+)
+def test_round_twenty_five_rules_read_vietnamese_thai_russian_and_cantonese_refunds(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+def test_lone_surrogates_are_checked_not_crashed(compliance: ComplianceFilter) -> None:
+    # Undecodable bytes read with surrogateescape (the batch scorer, the Python
+    # API) leave lone surrogates; offsets still point into the text as given.
+    text = "加我vx\udcff 138 1234 5678"
+    result = compliance.check(text)
+    assert result.verdict == "block"
+    assert {v.category for v in result.violations} == {"off_platform", "pii_leak"}
+    assert result.redacted == "加我vx\udcff 138 **** 5678"
 
 
 def test_invoice_refusal_only_blocks_in_tmall(compliance: ComplianceFilter) -> None:
