@@ -1214,8 +1214,8 @@ def test_round_twenty_five_rules_read_vietnamese_thai_russian_and_cantonese_refu
 
 
 def test_lone_surrogates_are_checked_not_crashed(compliance: ComplianceFilter) -> None:
-    # Undecodable bytes read with surrogateescape (the batch scorer, the Python
-    # API) leave lone surrogates; offsets still point into the text as given.
+    # Text read with errors="surrogateescape" and handed to the Python API holds
+    # lone surrogates; offsets still point into the text as given.
     text = "加我vx\udcff 138 1234 5678"
     result = compliance.check(text)
     assert result.verdict == "block"
