@@ -37,8 +37,9 @@ _REPEATED_CHAR = re.compile(r"([^\d\s])\1{2,}")
 _SPACES = re.compile(r"\s+")
 # A full stop typed as "." or "…" ends a sentence, unless it is a decimal point.
 _SENTENCE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
-# Unpaired surrogates (from undecodable input) are not text; OpenCC rejects them.
-_SURROGATES = re.compile("[\ud800-\udfff]")
+# Unpaired surrogates (undecodable input kept by surrogateescape) are not text:
+# OpenCC, the prefilter's automaton and the sidecar's contract reject them.
+LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 # Cheap pre-check so the (slower) emoji library only runs on text that may
 # hold an emoji; CJK punctuation (U+3000-U+303F) is deliberately excluded.
 _MAYBE_EMOJI = re.compile(
@@ -140,7 +141,7 @@ def normalize(text: str) -> str:
     >>> normalize("請問還有貨嗎？？？[微笑]")
     '请问还有货吗? emo'
     """
-    text = _SURROGATES.sub("\ufffd", text)
+    text = LONE_SURROGATES.sub("\ufffd", text)
     text = unicodedata.normalize("NFKC", text)
     text = to_simplified(text).lower()
     text = _URL.sub(f" {URL} ", text)

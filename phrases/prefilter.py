@@ -20,9 +20,10 @@ from typing import Any
 
 import ahocorasick_rs
 
+from ..model.normalize import LONE_SURROGATES
+
 _MAX_CLASS = 16  # a character class larger than this is not a useful anchor
 _MAX_WORDS = 64  # a finite stretch with more spellings than this is split
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def required_literals(pattern: str, flags: int = 0) -> frozenset[str] | None:
@@ -169,7 +170,7 @@ class Prefilter:
                 # A lone surrogate (undecodable input) cannot cross into the
                 # Rust automaton; it is in no literal, so a stand-in of the
                 # same length finds the same ones.
-                text = _LONE_SURROGATE.sub("\ufffd", text)
+                text = LONE_SURROGATES.sub("\ufffd", text)
                 matches = self._automaton.find_matches_as_indexes(text, overlapping=True)
             for literal, _, _ in matches:
                 found.update(indices[literal])

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 import typer
 
 from quickphrase.model.artifact import ModelLoadError
+from quickphrase.model.normalize import LONE_SURROGATES
 from quickphrase.phrases.compliance import ComplianceFilter, RuleError
 from quickphrase.phrases.library import SHOP_TYPES, LibraryError
 
@@ -112,7 +113,7 @@ def check_text_argument(text: str | None, file: Path | None) -> None:
     if text is not None:
         if not text.strip():
             raise fail("the text is empty", EXIT_BAD_INPUT)
-        if any("\ud800" <= ch <= "\udfff" for ch in text):
+        if LONE_SURROGATES.search(text):
             # Python maps undecodable command-line bytes to lone surrogates.
             raise fail("the text is not valid UTF-8", EXIT_BAD_INPUT)
 

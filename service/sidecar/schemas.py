@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from quickphrase.model.classifier import MAX_CHARS
+from quickphrase.model.normalize import LONE_SURROGATES
 from quickphrase.phrases.ranker import DEFAULT_K, MAX_K
 
 MAX_MESSAGES = 1000
@@ -21,13 +21,10 @@ Verdict = Literal["block", "warn", "pass"]
 Action = Literal["accepted", "edited", "rejected"]
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _real_text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty or only spaces")
-    if _SURROGATE.search(value):
+    if LONE_SURROGATES.search(value):
         raise ValueError("must be valid Unicode (it holds an unpaired surrogate escape)")
     return value
 
