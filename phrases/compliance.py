@@ -81,7 +81,7 @@ _LEAD_IN = re.compile(rf"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s,]){{0,
 # With anything after the word, the question is only an echo when the next
 # sentence turns it down (刷单活动?没有的哈): 刷单吗?做的 and 微信吗?可以 offer.
 _ASKED_BACK_TAIL = re.compile(
-    rf"[{_CLOSING_MARKS}]?\s*(?:活动|的事儿?|这(?:种)?事儿?)?\s*[吗呢啊呀嘛]?\s*"
+    rf"[{_CLOSING_MARKS}]?\s*(?:活动|任务|的事儿?|这(?:种)?事儿?)?\s*[吗呢啊呀嘛]?\s*"
 )
 _ASKED_BACK_REFUSED = re.compile(
     r"没有(?!问题)|没的|不做|不干|不搞|不碰|不存在|不允许|做不了|违规|没听说|骗"
@@ -94,7 +94,9 @@ _TITLE = re.compile(r"[^\s,。!?;:、《]{1,20}")
 # themselves: that one is the agent's.
 _GREETING_WORDS = "亲亲|宝子|老铁|老哥|家人们"
 _GREETING_CHARS = "亲宝嗯哦噢啊呀哈~"
-_YOU_SAID = "(?:看到|听到)?(?:你|您|亲)(?:刚才|刚刚|之前|是)?(?:说|问|讲|话|提到|提的)"
+_YOU_SAID = (
+    "(?:刚才|刚刚)?(?:看到|听到)?(?:你|您|亲)(?:刚才|刚刚|之前|是)?(?:说|问|讲|话|提到|提的)"
+)
 _ECHO_LEAD = (
     rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}\s]){{0,3}}"
     # 您在小红书上看到有人说…: where the buyer saw the words.
@@ -244,8 +246,18 @@ def _mask_name(span: str) -> str:
     return span[: at + 1] + "*" * (len(span) - at - 1)
 
 
+_LABELLED_NUMBER = re.compile(r"[^\x00-\x7f]*")
+
+
+def _mask_labelled_digits(span: str) -> str:
+    """Keep the word naming the number (身分证字号) and mask the number like digits."""
+    at = _LABELLED_NUMBER.match(span).end()  # type: ignore[union-attr]
+    return span[:at] + _mask_digits(span[at:])
+
+
 MASKS: dict[str, Callable[[str], str]] = {
     "digits": _mask_digits,
+    "labelled_digits": _mask_labelled_digits,
     "email": _mask_email,
     "address": _mask_address,
     "name": _mask_name,
@@ -460,7 +472,23 @@ def _words(values: Any, where: str) -> re.Pattern[str] | None:
         return None
     if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
         raise RuleError(f"{where}: expected a list of words")
+    for word in values:
+        _require_canonical(word, where)
     return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+
+
+# Runs of letters outside ASCII in a pattern: its literal Chinese, Cyrillic...
+_LITERAL_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def _require_canonical(literal: str, where: str) -> None:
+    """Rules read canonical text (simplified, half-width, lowercase): a literal
+    written otherwise, such as 關係 or 嗰 (canonical 𠮶), can never match."""
+    canonical = canonical_chars(literal)
+    if canonical != literal.lower():
+        raise RuleError(
+            f"{where}: {literal!r} never occurs in the text rules read; write {canonical!r}"
+        )
 
 
 def _negation_after(values: Any, gap: int, where: str) -> re.Pattern[str] | None:
@@ -759,6 +787,8 @@ def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
     pattern = entry.get("pattern")
     if not isinstance(pattern, str) or not pattern:
         raise RuleError(f"{where}: missing 'pattern'")
+    for literal in _LITERAL_RUN.findall(pattern):
+        _require_canonical(literal, where)
     try:
         compiled = re.compile(pattern, re.IGNORECASE | re.VERBOSE)
     except re.error as exc:

@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the twenty-sixth, written
-# 2026-11-24, measured once with the shipped risk model 25): lowest recall
-# 0.920 (off_platform), 6.62% of safe replies blocked (21 of 317). Neither
+# Floors at the first look at the held-out set (the twenty-seventh, written
+# 2026-11-25, measured once with the shipped risk model 26): lowest recall
+# 0.738 (off_platform), 4.30% of safe replies blocked (13 of 302). Neither
 # the recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.90
-HOLDOUT_MAX_FALSE_BLOCKS = 0.07
+HOLDOUT_MIN_RECALL = 0.70
+HOLDOUT_MAX_FALSE_BLOCKS = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -852,7 +852,8 @@ def test_round_twenty_rules_read_idioms_of_certainty_company_transfers_and_threa
         ("Please confirm once it arrives, thanks!", "pass"),
         ("Refund will be credited back to your Maybank account within 3-5 working days", "pass"),
         ("We refund you RM10 for the missing item, sorry ya", "pass"),
-        ("北京仓库座机010-62345678,有问题可以打", "pass"),
+        # Round 26: a full landline is personal data unless it is a hotline or switchboard.
+        ("北京仓库座机010-62345678,有问题可以打", "block"),
         ("亚克力收款码立牌可以定制,把您店铺的收款码发过来我们帮您排版", "pass"),
         ("五星好评不返现的哈 不过产品有问题三年内免费修", "pass"),
         ("\"刷单\"这种事我们是不会做的,您放心购买", "pass"),
@@ -1213,6 +1214,101 @@ def test_round_twenty_five_rules_read_vietnamese_thai_russian_and_cantonese_refu
     assert rules.check(text, "tmall").verdict == verdict
 
 
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ('亲 退货直接寄到杭州市江干区四季青服装市场意法服饰城三楼3218档口 收件人小美就行', 'block'),
+        ('親 您的身分證字號A223456789我們這邊需要登記做海關實名認證喔,已經幫您填好了', 'block'),
+        ('亲您好,售后问题也可以拨打我们客服经理的座机:0571-86752134转602', 'block'),
+        ('親 如果不方便用淘寶付款,也可以用街口支付或轉帳到我們台灣的帳戶喔', 'block'),
+        ('亲 你点开我发的那个链接,跳到微信里填地址付款就行,是我们官方的', 'block'),
+        ('亲,直播间下单的可以用我们抖店的链接,天猫这边价格高一些', 'block'),
+        ('親 給五星評價後加LINE傳截圖給我,送你一支髮簪喔', 'block'),
+        ('親 可以幫我們淘寶店衝個銷量嗎?下單後我們不出貨,錢用街口退給您,再加50元紅包', 'block'),
+        (
+            '亲 这款马面裙之前的销量都是我们刷的,你放心,'
+            '这次新款也会这么操作,你要不要接单赚点零花钱',
+            'block',
+        ),
+        ('小赤佬,退个货搞得像我欠你八百万一样', 'block'),
+        ('比什凯克(Бишкек)两周以内百分之百能到,放心拍就是了', 'block'),
+        ('五星评价后加客服企鹅号领取返现,名额有限哦', 'block'),
+        ('亲 店铺最近在整改,先别在店里拍了,有需要小红书私信我', 'block'),
+        (
+            '亲您好,艾德莱斯丝巾建议单独冷水手洗,不要暴晒,轻微掉色属于手工扎染的正常现象。'
+            '如果您对商品满意,写一段使用感受加两张实拍,我们会在下次发货时附赠一条小方巾,算'
+            '是感谢,期待您的反馈哈。',
+            'block',
+        ),
+        ('亲,店铺做活动前需要预热数据,您能不能当一次"买家",费用我们全包', 'block'),
+        ('亲,不是所有人都配得上手工地毯的,您可以再考虑考虑', 'block'),
+        ('电子发票我们不做,纸质的也暂时没有,您看收据行不行', 'block'),
+        ('亲,Telegram、WhatsApp我们都不用,天猫聊天支持图片和视频,您直接发这里', 'pass'),
+        (
+            '你好,刚才看到你说想加个微信方便沟通,真的不好意思,我们店规定只能在旺旺上聊,一'
+            '是平台有记录对你有保障,二是我们私下加好友要被罚的。你有什么图片视频直接在这里发'
+            '就行,我看得到。',
+            'pass',
+        ),
+        ('發票可以開喔,電子發票會在出貨後發送到您的帳戶', 'pass'),
+        ('您说别家开票要加税点?我们天猫店开票不加钱的', 'pass'),
+        ('退货地址:广州白马服装市场5楼518档 陈姐收', 'block'),
+        ('货先寄到义乌国际商贸城二区H3-12345号摊位就行', 'block'),
+        ('我们在四季青有实体档口,地址在商品详情页有写,寄回请用系统里的退货地址哦', 'pass'),
+        ('身分證號碼B123456780寄來我們報關', 'block'),
+        ('您身分證後四碼6789對得上就可以了', 'pass'),
+        ('訂單號A2234567890123456已出貨', 'pass'),
+        ('座机 010-6523 8876 转 8012 找王主管', 'block'),
+        ('官方客服热线400-820-1234转2,工作时间9点到18点', 'pass'),
+        ('也可以用line pay付給我,比較方便', 'block'),
+        ('转数快过来就行 我给你减20', 'block'),
+        ('街口支付我們不支援喔,請在淘寶下單付款', 'pass'),
+        ('这个链接是淘宝官方的,点开直接付款就行', 'pass'),
+        ('链接打开后会跳转到微信,在那边付款更便宜', 'block'),
+        ('抖店和天猫同价的哈,您在这里拍就行', 'pass'),
+        ('快手小店那边便宜十块,你去那边拍吧', 'block'),
+        ('有问题小红书私我', 'block'),
+        ('我们小红书上也有穿搭分享,可以去看看哈', 'pass'),
+        ('加我企鹅号 好评返五元', 'block'),
+        ('加LINE我給你算便宜一點', 'block'),
+        ('LINE、街口我們都不用喔,淘寶上聊就好', 'pass'),
+        ('说实话之前那些销量都是刷出来的,您别太在意', 'block'),
+        ('我们的销量都是真实的,从不刷单', 'pass'),
+        ('帮我们当个买家拍一单,钱马上退你', 'block'),
+        ('招募种草官:拍下后我们不发货,返全款再送十元', 'block'),
+        ('招募买家体验官:正常购买,收到后写真实体验即可,没有任何返现', 'pass'),
+        ('你这种人也配用真丝?', 'block'),
+        ('不是谁都配得上我们家的手工茶,您再想想吧', 'block'),
+        ('这款手工地毯配您家的沙发特别好看', 'pass'),
+        ('侬只小赤佬,烦死了', 'block'),
+        ('电子发票暂时做不了,要发票得等下个月', 'block'),
+        ('电子发票下单后自动开具,在订单详情里可以下载', 'pass'),
+        ('这个礼拜之内百分之百能收到', 'block'),
+        ('百分之百纯棉的,洗了不缩水', 'warn'),  # 广告法, not a promise
+        ('一般一周左右能到,不能百分之百保证哈', 'pass'),
+        ('晒图写五十字评价,下次发货给您附赠小样当感谢', 'block'),
+        ('期待您的评价,下次发货我们照常附赠小样哦', 'pass'),
+        ('写评价不是必须的,小样每单都会送哈', 'pass'),
+        ('您这个差评改咗,𠮶单运费我哋唔收', 'block'),
+        ('你这个差评改咗,嗰单运费我哋唔收', 'block'),
+        ('拼多多那家比我们便宜是真的 那是机器压的皮 我们手缝的没法比价', 'pass'),
+        ('百分百送到这种话我不敢讲 但我们会一直跟着物流的', 'pass'),
+        ('親 街口支付我們這邊沒辦法收喔,請直接在淘寶用信用卡或支付寶付款', 'pass'),
+        ('冲量任务?没有这种的哦', 'pass'),
+    ],
+)
+def test_round_twenty_six_rules_read_taiwan_ids_landlines_market_stalls_and_new_platforms(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+def test_a_taiwan_id_keeps_its_label_and_loses_its_digits(rules: ComplianceFilter) -> None:
+    result = rules.check("親 您的身分證字號A223456789我們這邊需要登記")
+    assert [v.rule for v in result.violations] == ["pii_leak.id_named_hk_tw"]
+    assert result.redacted == "親 您的身分證字號A22***6789我們這邊需要登記"
+
+
 def test_lone_surrogates_are_checked_not_crashed(compliance: ComplianceFilter) -> None:
     # Text read with errors="surrogateescape" and handed to the Python API holds
     # lone surrogates; offsets still point into the text as given.
@@ -1482,6 +1578,20 @@ def test_a_shop_can_switch_off_the_risk_models_check_of_one_category(
             "unknown mask",
         ),
         ("category: [\n", "invalid YAML"),
+        # Rules read simplified, lowercased text: these words could never match.
+        (
+            "category: abusive\nmessage: m\nrules:\n  - id: a\n    pattern: 真係蠢\n",
+            "write '真系蠢'",
+        ),
+        (
+            "category: abusive\nmessage: m\nhedges: [開玩笑]\nrules:\n  - id: a\n    pattern: x\n",
+            "write '开玩笑'",
+        ),
+        (
+            "category: abusive\nmessage: m\nrules:\n  - id: a\n    pattern: x\n"
+            "    negations: [Ｎｏｔ]\n",
+            "write 'not'",
+        ),
     ],
 )
 def test_broken_rule_files_name_the_file_and_problem(

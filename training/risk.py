@@ -129,7 +129,11 @@ FALLBACK_SLACK = 0.02
 # cap is taken as meeting it. With a hard cap, round 8 chose a setting that
 # blocked 4 of 473 dev replies over one that blocked 9 and caught 0.70 of the
 # weakest category instead of 0.55; on the next fresh set both blocked 1-1.5%.
-CAP_STANDARD_ERRORS = 2.0
+# Since then dev has flattered every model: round 25's choice blocked 1.9% of
+# dev's safe replies (9 of 473, just within two standard errors) and 6.6% of
+# the next fresh set's; round 24's, 3.2-3.7% of two fresh sets. One standard
+# error leans the choice back towards the cap.
+CAP_STANDARD_ERRORS = 1.0
 
 Progress = Callable[[str], None]
 
@@ -739,6 +743,9 @@ def train_risk_model(
         f"{allowed:.2%} with its sampling error"
     )
     candidates = []
+    # Every budget, share and rule loss tried, so the next choice of cap can
+    # see the whole trade-off on dev rather than only the winner.
+    tried: list[dict[str, Any]] = []
     best: tuple[tuple[bool, float, float], RiskCandidate, Decision, Pipeline] | None = None
     for n, config in enumerate(grid, start=1):
         progress(f"[{n}/{len(grid)}] {config.describe()}: 5-fold floors and thresholds, then dev")
@@ -759,6 +766,18 @@ def train_risk_model(
                     recall, blocked = decision.evaluate(dev, dev_matches)
                     cand = RiskCandidate(config, budget, loss, recall, blocked, allowed, share)
                     options.append((cand, decision))
+        tried += [
+            {
+                "config": config.describe(),
+                "budget": o.budget,
+                "budget_share": o.share,
+                "rule_loss": o.rule_loss,
+                "dev_min_recall": o.key[1],
+                "dev_mean_recall": o.key[2],
+                "dev_safe_blocked": round(o.dev_false_blocks, 4),
+            }
+            for o, _ in options
+        ]
         cand, decision = best_option(options, allowed)
         candidates.append(cand)
         progress(
@@ -817,6 +836,7 @@ def train_risk_model(
             }
             for c in candidates
         ],
+        "dev_options": tried,
     }
     # Build beside the target and rename into place, metadata last, so an
     # interrupted run never leaves a graph next to another model's features.
