@@ -473,7 +473,7 @@ def _words(values: Any, where: str) -> re.Pattern[str] | None:
     if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
         raise RuleError(f"{where}: expected a list of words")
     for word in values:
-        _require_canonical(word, where)
+        _require_canonical(word, where, ignore_case=False)
     return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
 
 
@@ -481,11 +481,13 @@ def _words(values: Any, where: str) -> re.Pattern[str] | None:
 _LITERAL_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
-def _require_canonical(literal: str, where: str) -> None:
+def _require_canonical(literal: str, where: str, *, ignore_case: bool = True) -> None:
     """Rules read canonical text (simplified, half-width, lowercase): a literal
-    written otherwise, such as 關係 or 嗰 (canonical 𠮶), can never match."""
+    written otherwise, such as 關係 or 嗰 (canonical 𠮶), can never match.
+    Patterns ignore case; words (hedges, negations) do not, so Telegram there
+    is as dead as 關係."""
     canonical = canonical_chars(literal)
-    if canonical != literal.lower():
+    if canonical != (literal.lower() if ignore_case else literal):
         raise RuleError(
             f"{where}: {literal!r} never occurs in the text rules read; write {canonical!r}"
         )

@@ -1236,8 +1236,8 @@ def test_round_twenty_five_rules_read_vietnamese_thai_russian_and_cantonese_refu
         ('亲 店铺最近在整改,先别在店里拍了,有需要小红书私信我', 'block'),
         (
             '亲您好,艾德莱斯丝巾建议单独冷水手洗,不要暴晒,轻微掉色属于手工扎染的正常现象。'
-            '如果您对商品满意,写一段使用感受加两张实拍,我们会在下次发货时附赠一条小方巾,算'
-            '是感谢,期待您的反馈哈。',
+            '如果您对商品满意,写一段使用感受加两张实拍,'
+            '我们会在下次发货时附赠一条小方巾,算是感谢,期待您的反馈哈。',
             'block',
         ),
         ('亲,店铺做活动前需要预热数据,您能不能当一次"买家",费用我们全包', 'block'),
@@ -1245,9 +1245,9 @@ def test_round_twenty_five_rules_read_vietnamese_thai_russian_and_cantonese_refu
         ('电子发票我们不做,纸质的也暂时没有,您看收据行不行', 'block'),
         ('亲,Telegram、WhatsApp我们都不用,天猫聊天支持图片和视频,您直接发这里', 'pass'),
         (
-            '你好,刚才看到你说想加个微信方便沟通,真的不好意思,我们店规定只能在旺旺上聊,一'
-            '是平台有记录对你有保障,二是我们私下加好友要被罚的。你有什么图片视频直接在这里发'
-            '就行,我看得到。',
+            '你好,刚才看到你说想加个微信方便沟通,真的不好意思,我们店规定只能在旺旺上聊,'
+            '一是平台有记录对你有保障,二是我们私下加好友要被罚的。'
+            '你有什么图片视频直接在这里发就行,我看得到。',
             'pass',
         ),
         ('發票可以開喔,電子發票會在出貨後發送到您的帳戶', 'pass'),
@@ -1591,6 +1591,11 @@ def test_a_shop_can_switch_off_the_risk_models_check_of_one_category(
             "category: abusive\nmessage: m\nrules:\n  - id: a\n    pattern: x\n"
             "    negations: [Ｎｏｔ]\n",
             "write 'not'",
+        ),
+        (
+            "category: off_platform\nmessage: m\nhedges: [不用Telegram]\nrules:\n"
+            "  - id: a\n    pattern: x\n",
+            "write '不用telegram'",
         ),
     ],
 )

@@ -20,8 +20,11 @@ from quickphrase.model.risk import Assessment, RiskModel, clause_spans, risk_inp
 from quickphrase.phrases.compliance import ComplianceFilter, RuleError, vetoes
 from quickphrase.training.corpus import CorpusError
 from quickphrase.training.risk import (
+    BUDGETS,
     CATEGORIES,
     MAX_RULE_FLOOR,
+    RULE_LOSSES,
+    SHARES,
     Reply,
     RiskCandidate,
     RiskConfig,
@@ -490,6 +493,10 @@ def test_an_unreachable_false_block_cap_is_reported(corpus: RiskCorpus, tmp_path
     if result.metadata["dev_metrics"]["safe_blocked"] > 0:
         assert result.metadata["cap_met"] is False
         assert any(m.startswith("warning: no candidate") for m in said)
+    # Every setting tried is kept with its dev figures, the chosen one among them.
+    tried = result.metadata["dev_options"]
+    assert len(tried) == len(BUDGETS) * len(SHARES) * len(RULE_LOSSES)
+    assert result.metadata["selection"][0] in tried
 
 
 def option(min_recall: float, blocked: float, cap: float) -> tuple[RiskCandidate, str]:

@@ -668,6 +668,17 @@ class RiskCandidate:
     def meets_cap(self) -> bool:
         return self.dev_false_blocks <= self.max_false_blocks
 
+    def record(self) -> dict[str, Any]:
+        """What the model's metadata keeps of this candidate."""
+        return {
+            **asdict(self.config),
+            "budget": self.budget,
+            "budget_share": self.share,
+            "rule_loss": self.rule_loss,
+            "dev_recall": {k: round(v, 4) for k, v in self.dev_recall.items()},
+            "dev_safe_blocked": round(self.dev_false_blocks, 4),
+        }
+
     @property
     def key(self) -> tuple[bool, float, float]:
         """Within the false-block cap first, then the worst category (every
@@ -766,18 +777,7 @@ def train_risk_model(
                     recall, blocked = decision.evaluate(dev, dev_matches)
                     cand = RiskCandidate(config, budget, loss, recall, blocked, allowed, share)
                     options.append((cand, decision))
-        tried += [
-            {
-                "config": config.describe(),
-                "budget": o.budget,
-                "budget_share": o.share,
-                "rule_loss": o.rule_loss,
-                "dev_min_recall": o.key[1],
-                "dev_mean_recall": o.key[2],
-                "dev_safe_blocked": round(o.dev_false_blocks, 4),
-            }
-            for o, _ in options
-        ]
+        tried += [o.record() for o, _ in options]
         cand, decision = best_option(options, allowed)
         candidates.append(cand)
         progress(
@@ -825,17 +825,7 @@ def train_risk_model(
             "recall": {c: round(r, 4) for c, r in chosen_cand.dev_recall.items()},
             "safe_blocked": round(chosen_cand.dev_false_blocks, 4),
         },
-        "selection": [
-            {
-                **asdict(c.config),
-                "budget": c.budget,
-                "budget_share": c.share,
-                "rule_loss": c.rule_loss,
-                "dev_recall": {k: round(v, 4) for k, v in c.dev_recall.items()},
-                "dev_safe_blocked": round(c.dev_false_blocks, 4),
-            }
-            for c in candidates
-        ],
+        "selection": [c.record() for c in candidates],
         "dev_options": tried,
     }
     # Build beside the target and rename into place, metadata last, so an
