@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the twenty-eighth, written
-# 2026-11-25, measured once with the shipped risk model 27): lowest recall
-# 0.641 (off_platform), 1.31% of safe replies blocked (4 of 305). Neither
+# Floors at the first look at the held-out set (the twenty-ninth, written
+# 2026-11-25, measured once with the shipped risk model 28): lowest recall
+# 0.894 (delivery_promise), 6.21% of safe replies blocked (18 of 290). Neither
 # the recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.60
-HOLDOUT_MAX_FALSE_BLOCKS = 0.02
+HOLDOUT_MIN_RECALL = 0.85
+HOLDOUT_MAX_FALSE_BLOCKS = 0.07
 
 
 @pytest.fixture(scope="module")
@@ -1375,6 +1375,68 @@ def test_round_twenty_six_rules_read_taiwan_ids_landlines_market_stalls_and_new_
     ],
 )
 def test_round_twenty_seven_rules_read_sea_and_gulf_routes_any_country_code_and_favours(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # North American and Australian wallets and side deals.
+        ("just Zelle me the $85 and I'll post it tomorrow", "block"),
+        ("Venmo @jinan-tea-shop works, skip the checkout", "block"),
+        ("send it by Interac e-transfer to our gmail, way faster", "block"),
+        ("PayID转给我就行 号码就是我手机", "block"),
+        ("next time buy on our own website, 15% cheaper than Taobao", "block"),
+        ("俺们私下定吧 量大给你算便宜点", "block"),
+        ("大家的钱统一转账给俺 俺一块儿寄", "block"),
+        ("sorry, we can't take Venmo, please pay through Taobao checkout", "pass"),
+        ("Zelle这个我们收不了哦, 还是在淘宝拍下付款", "pass"),
+        ("PayID不行哦 请拍下付款", "pass"),
+        # Street addresses and numbers from North America and Australia.
+        ("寄到 16 Harbour St, Wollongong NSW 2500 没错吧", "block"),
+        ("the box went to 702 Maple Ave Apt 3, Brooklyn NY 11230", "block"),
+        ("快递员电话 (646) 218-7730 您直接打", "block"),
+        ("my colleague's mobile is 0417 552 908, text her", "block"),
+        ("the parcel takes 7 to 12 business days by road", "pass"),
+        ("亲 售后可以打品牌热线400-820-1688", "pass"),
+        # Arrival vouched for in 山东话, 云南话 and English.
+        ("后天一早保准送到恁家", "block"),
+        ("晚上到 妥妥的 放心拍", "block"),
+        ("跟你打包票 初八之前到", "block"),
+        ("礼拜五前收不到 俺退恁十块", "block"),
+        ("I promise it'll land at your place by Friday", "block"),
+        ("it'll definitely be at your door before Christmas", "block"),
+        ("usually lands in 5-7 days, can't promise an exact day", "pass"),
+        ("您说的保证周五前到, 这个我们真的做不到", "pass"),
+        # Perks for reviews.
+        ("好评后可以优先抢下一批新茶哦", "block"),
+        ("晒图的话每张照片给您两块钱", "block"),
+        ("那个差评改了我给您退五块", "block"),
+        ("update your review to 5 stars and I'll refund $10", "block"),
+        ("all 5-star reviews are entered into our monthly draw", "block"),
+        ("有空的话给个好评吧 谢谢亲", "pass"),
+        # Orders that ship nothing.
+        ("order it three times, nothing gets shipped, I refund plus $3 each", "block"),
+        ("您先付款 我们不发货 过两天您点确认收货", "block"),
+        ("就当帮俺撑撑门面 拍了俺就退", "block"),
+        ("sorry, nothing gets shipped during Chinese New Year, we restart on the 8th", "pass"),
+        # Contempt in dialect and English.
+        ("潮巴 跟恁说不明白", "block"),
+        ("憨戳戳的 单号都不会查", "block"),
+        ("people like you always leave a bad review", "block"),
+        ("honestly the most annoying customer this week", "block"),
+        ("我手残把颜色备注错了 马上改", "pass"),
+        # Tmall invoices charged for, capped or put off.
+        ("开票的话每盒加十块 因为要交税", "block"),
+        ("开票成本太高了 您就别为难我们了", "block"),
+        ("已经发货了, 开不了了", "block"),
+        ("fapiao is only available for orders above 1000 RMB", "block"),
+        ("发票已经开好了, 在订单详情里下载", "pass"),
+    ],
+)
+def test_round_twenty_eight_rules_read_western_wallets_street_addresses_and_dialect_scorn(
     rules: ComplianceFilter, text: str, verdict: str
 ) -> None:
     assert rules.check(text, "tmall").verdict == verdict
