@@ -108,11 +108,18 @@ def _nfkc_in_place(text: str) -> str:
     return text.translate(_SINGLE_CHAR_NFKC)
 
 
+# NFKC keeps curly apostrophes, so can’t would miss every rule and hedge written can't.
+_APOSTROPHES = str.maketrans("‘’", "''")
+
+
 def canonical_chars(text: str) -> str:
-    """Full-width to half-width, traditional to simplified and lowercase, each
-    only where it keeps every character in place, so that offsets found in the
-    result point into the original text (the compliance filter's spans)."""
+    """Full-width to half-width, traditional to simplified, curly apostrophes
+    to straight ones and lowercase, each only where it keeps every character
+    in place, so that offsets found in the result point into the original text
+    (the compliance filter's spans)."""
     text = _nfkc_in_place(text)
+    if "’" in text or "‘" in text:
+        text = text.translate(_APOSTROPHES)
     for convert in (to_simplified, str.lower):
         converted = convert(text)
         if len(converted) == len(text):

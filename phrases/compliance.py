@@ -92,10 +92,10 @@ _TITLE = re.compile(r"[^\s,。!?;:、《]{1,20}")
 # the agent answers them: 你说差评要删掉才给退款?没有这回事; 有人加你vx说是我们店的?
 # Their words are not the agent's. 你说你是不是傻? asks the buyer about
 # themselves: that one is the agent's.
-_GREETING_WORDS = "亲亲|宝子|老铁|老哥|家人们"
+_GREETING_WORDS = "亲亲|宝子|老铁|老哥|老乡|家人们"
 _GREETING_CHARS = "亲宝嗯哦噢啊呀哈~"
 _YOU_SAID = (
-    "(?:刚才|刚刚)?(?:看到|听到)?(?:你|您|亲)(?:刚才|刚刚|之前|是)?(?:说|问|讲|话|提到|提的)"
+    "(?:刚才|刚刚)?(?:看到|听到)?(?:你|您|亲)(?:刚才|刚刚|刚|之前|是)?(?:说|问|讲|话|提到|提的)"
 )
 _ECHO_LEAD = (
     rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}\s]){{0,3}}"
@@ -132,16 +132,39 @@ _REFUSED_ECHO_LEAD = re.compile(
     rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}]){{0,3}}\s*"
     rf"{_YOU_SAID}(?![你您得]|的(?:对|没错|是))\S*"
 )
+# The buyer's words named as a topic (关于您说的晚到要补偿的问题,...): the
+# refusal may come anywhere later in the sentence.
+_ECHO_TOPIC = re.compile(
+    rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}]){{0,3}}\s*(?:关于|对于|针对)"
+    rf"{_YOU_SAID}(?![你您得]|的(?:对|没错|是))\S*(?:的(?:问题|事情?|要求))"
+)
 _REFUSAL_WORD = (
     r"(?:不行|不可以|不能|不了|没有|没的|不做|不干|不搞|不支持|不允许|不提供|不用|不会|"
-    r"做不到|办不到|给不了|没法|没办法|只能|只在|唔得|唔可以|唔行|唔支持)"
-    r"(?!问题|少|亏待|客气|担心|犹豫|了解|解|的话|让|不|多|错)"
+    r"做不到|办不到|给不了|没法|没办法|唔得|唔可以|唔行|唔支持|不得行|莫得|冇得|"
+    # 只能 refuses when it sends the buyer back to the platform (只能在旺旺聊),
+    # not in 我只能用私人号加您.
+    r"只能(?=[^,。!?;\n]{0,4}(?:淘宝|天猫|旺旺|千牛|平台|站内|线上|店里|尽量|尽快|说|按|快递|在这))|"
+    r"只在(?=[^,。!?;\n]{0,4}(?:淘宝|天猫|旺旺|千牛|平台|站内|线上|店里))|"
+    r"不敢(?:这么|这样|乱|保证|打包票|承诺|答应)|[^,。!?;\n不]{0,6}?(?<!不)是违规|"
+    r"(?:承诺|答应|保证|打包票)不了|打不了(?:这个)?包票|说不准|说不好|不好说|说了不算|控制不了|"
+    r"谁(?:也|都)不敢|(?:得|要|还得)看(?:快递|物流))"
+    # ... but 没有问题, 不会亏待, 莫得事, 冇得关系, 不介意 agree.
+    r"(?!(?:任何|什么|啥)?问题|少|亏待|客气|担心|犹豫|了解|解|的话|让|不|多|错|事|关系|所谓|意见|"
+    r"拒绝|介意|反对|计较|在意|着急|急)"
 )
+# A thanks may come before the refusal (您说帮我们刷单,谢谢好意,但我们不做这个的),
+# and a sigh or the courier named as the topic (唉这个真说不准; 快递的事我们说了不算).
 _REFUSAL = re.compile(
-    r"\s*(?:(?:真的?|实在)?(?:抱歉|不好意思|sorry)[^。!?;\n]{0,8}?)?"
-    r"(?:这个|这|那个|那|但是?|不过)?\s*(?:真的?|实在|确实|是|可|都|我们|咱们?)?" + _REFUSAL_WORD,
+    r"\s*(?:(?:谢谢|感谢|心意)[^,。!?;\n]{0,8},\s*)?(?:唉|哎呀?|哈哈)?"
+    r"(?:(?:真的?|实在)?(?:抱歉|不好意思|sorry)[^。!?;\n]{0,8}?)?"
+    r"(?:这个|这|那个|那|但是?|不过)?\s*(?:(?:快递|物流)的事儿?|时效(?:这块|方面)?)?"
+    r"(?:(?:我们|咱们?|俺们?|我)(?:店|家)?(?:这边|这里)?|这边|这里)?(?:两样|哪样)?(?:真的?|实在|确实|是|可|都|也)?"
+    + _REFUSAL_WORD,
     re.IGNORECASE,
 )
+# A topic echo needs a refusal word later in its sentence: a bare 不好意思
+# (回复晚了) is no refusal.
+_REFUSAL_WORD_ANYWHERE = re.compile(_REFUSAL_WORD, re.IGNORECASE)
 # After a quotation the refusal may come later in the sentence (您说「加个微信
 # 方便点」,我理解您的想法,不过我们只能在旺旺里沟通); without one, the quotation
 # may be accepted (您说的「刷单」可以安排).
@@ -409,10 +432,11 @@ def _answer_refuses(text: str, question_mark: int) -> bool:
 def _echo_standing(text: str, start: int, end: int) -> int | None:
     """How the buyer's words repeated without a question mark stand, or
     None if text[start:end] is the agent's own. In a 您说/您问 clause the next
-    clause refuses (您说要加我微信发图,这个真不行哦): ``TAKEN_BACK``, and the
-    model reads the reply without them. Quoted after 您说 (您说「保证明天到我就买」,
-    sorry, refused later in the sentence): ``CANCELLED`` only, so the model
-    still reads every word."""
+    clause refuses (您说要加我微信发图,这个真不行哦), or they are named as a topic
+    refused later in the sentence (关于您说的晚到要补偿的问题,…没办法赔偿):
+    ``TAKEN_BACK``, and the model reads the reply without them. Quoted after
+    您说 (您说「保证明天到我就买」, sorry, refused later in the sentence):
+    ``CANCELLED`` only, so the model still reads every word."""
     if not _ECHO_HINT.search(text, 0, start):
         return None
     if _CLAUSE_END.search(text, start, end):  # it runs on into the agent's own clause
@@ -435,7 +459,13 @@ def _echo_standing(text: str, start: int, end: int) -> int | None:
         and _REFUSED_ECHO_LEAD.fullmatch(text, begin, start) is not None
         and _REFUSAL.match(text, stop + 1) is not None
     )
-    return TAKEN_BACK if refused else None
+    if refused:
+        return TAKEN_BACK
+    if _ECHO_TOPIC.fullmatch(text, begin, stop) and _REFUSAL_WORD_ANYWHERE.search(
+        text, stop, _around(text, stop, stop, _SENTENCE_END)[1]
+    ):
+        return TAKEN_BACK
+    return None
 
 
 def _quote_around(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -498,7 +528,8 @@ def _negation_after(values: Any, gap: int, where: str) -> re.Pattern[str] | None
     words = _words(values, where)
     if words is None:
         return None
-    return re.compile(f"[^,。!?;\\n]{{0,{gap}}}(?:{words.pattern})")
+    # 莫得问题, 冇得事 and 没有关系 agree: those take nothing back.
+    return re.compile(f"[^,。!?;\\n]{{0,{gap}}}(?:{words.pattern})(?!问题|事|关系)")
 
 
 def _negation_before(values: Any, gap: int, where: str) -> re.Pattern[str] | None:

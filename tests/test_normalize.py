@@ -67,6 +67,14 @@ def test_canonical_chars_folds_each_character_in_place() -> None:
     assert canonical_chars("請問ＸＬ碼㎡") == "请问xl码㎡"
 
 
+def test_canonical_chars_straightens_curly_apostrophes() -> None:
+    # Phones type can’t; rules and hedges are written can't.
+    text = "Sorry, we can’t take Venmo, it‘s Taobao only"
+    folded = canonical_chars(text)
+    assert folded == "sorry, we can't take venmo, it's taobao only"
+    assert len(folded) == len(text)
+
+
 # -- traditional characters ---------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
