@@ -128,16 +128,12 @@ _QUOTES = {"「": "」", "『": "』", "“": "”", '"': '"'}
 # not 您说得对) in one unbroken clause, and a refusal opening the next clause
 # (您问好评有没有返现,这个真没有的), make an echo. 您说要加微信,没有问题 and
 # 您说好评给返现,不会亏待您的 agree; an apology must come with its refusal.
-_REFUSED_ECHO_LEAD = re.compile(
-    rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}]){{0,3}}\s*"
-    rf"{_YOU_SAID}(?![你您得]|的(?:对|没错|是))\S*"
-)
+_GREETING = rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}]){{0,3}}\s*"
+_BUYERS_WORDS = rf"{_YOU_SAID}(?![你您得]|的(?:对|没错|是))\S*"
+_REFUSED_ECHO_LEAD = re.compile(_GREETING + _BUYERS_WORDS)
 # The buyer's words named as a topic (关于您说的晚到要补偿的问题,...): the
 # refusal may come anywhere later in the sentence.
-_ECHO_TOPIC = re.compile(
-    rf"\s*(?:{_GREETING_WORDS}|[{_GREETING_CHARS}]){{0,3}}\s*(?:关于|对于|针对)"
-    rf"{_YOU_SAID}(?![你您得]|的(?:对|没错|是))\S*(?:的(?:问题|事情?|要求))"
-)
+_ECHO_TOPIC = re.compile(_GREETING + "(?:关于|对于|针对)" + _BUYERS_WORDS + "的(?:问题|事情?|要求)")
 _REFUSAL_WORD = (
     r"(?:不行|不可以|不能|不了|没有|没的|不做|不干|不搞|不支持|不允许|不提供|不用|不会|"
     r"做不到|办不到|给不了|没法|没办法|唔得|唔可以|唔行|唔支持|不得行|莫得|冇得|"
@@ -777,7 +773,38 @@ def read_rules(path: Path) -> RuleSet:
         raise RuleError(f"{path}:{line_of(data, 'rules')}: 'rules' must be a list")
     if entries and "category" not in data:
         raise RuleError(f"{path}: rules need a 'category'")
-    return RuleSet([_parse_rule(e, data, path) for e in entries], set(disabled))
+    fragments = _fragments(data, path)
+    return RuleSet([_parse_rule(e, data, path, fragments) for e in entries], set(disabled))
+
+
+# A fragment named in a pattern: {when}. Quantifiers ({0,8}) hold no letters.
+_FRAGMENT_NAME = re.compile(r"\{([a-z_]+)\}")
+
+
+def _fragments(data: Mapping[str, Any], path: Path) -> dict[str, str]:
+    """A file's named pattern pieces, which its rules write as {name} (a word
+    list several rules share, written once)."""
+    fragments = data.get("fragments", {})
+    if isinstance(fragments, dict):
+        fragments = {k: v for k, v in fragments.items() if k != LINES}
+    if not isinstance(fragments, dict) or not all(
+        isinstance(k, str) and re.fullmatch(r"[a-z_]+", k) and isinstance(v, str) and v
+        for k, v in fragments.items()
+    ):
+        where = f"{path}:{line_of(data, 'fragments')}"
+        raise RuleError(f"{where}: 'fragments' must map lowercase names to pattern text")
+    return fragments
+
+
+def _expand_fragments(pattern: str, fragments: Mapping[str, str], where: str) -> str:
+    def fragment(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fragments:
+            defined = ", ".join(sorted(fragments)) or "none"
+            raise RuleError(f"{where}: unknown fragment {{{name}}}; the file defines {defined}")
+        return fragments[name]
+
+    return _FRAGMENT_NAME.sub(fragment, pattern)
 
 
 def _hedges(entry: Mapping[str, Any], defaults: Mapping[str, Any], where: str) -> Any:
@@ -790,7 +817,9 @@ def _hedges(entry: Mapping[str, Any], defaults: Mapping[str, Any], where: str) -
     return list(dict.fromkeys(merged)) if merged else None
 
 
-def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
+def _parse_rule(
+    entry: Any, defaults: Mapping[str, Any], path: Path, fragments: Mapping[str, str]
+) -> Rule:
     if not isinstance(entry, dict):
         raise RuleError(f"{path}:{line_of(defaults, 'rules')}: each rule must be a mapping")
     where = f"{path}:{line_of(entry)}"
@@ -820,6 +849,7 @@ def _parse_rule(entry: Any, defaults: Mapping[str, Any], path: Path) -> Rule:
     pattern = entry.get("pattern")
     if not isinstance(pattern, str) or not pattern:
         raise RuleError(f"{where}: missing 'pattern'")
+    pattern = _expand_fragments(pattern, fragments, where)
     for literal in _LITERAL_RUN.findall(pattern):
         _require_canonical(literal, where)
     try:

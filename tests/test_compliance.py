@@ -1783,6 +1783,18 @@ def test_a_rules_hedges_add_to_its_files(tmp_path: Path) -> None:
     assert shop.check("抖音号是搜不到的").verdict == "pass"  # the rule's own
 
 
+def test_a_file_writes_a_shared_pattern_piece_once_as_a_fragment(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text(
+        "category: abusive\nmessage: 辱骂\nfragments:\n  you: '(?:你|您)'\nrules:\n"
+        "  - id: shop.dense\n    pattern: '{you}(?:个|这个)憨包|{you}.{0,2}苕货'\n",
+        encoding="utf-8",
+    )
+    shop = ComplianceFilter.load([tmp_path], risk_model=False)
+    assert shop.check("您这个憨包").verdict == "block"
+    assert shop.check("你真是苕货").verdict == "block"  # {0,2} stays a quantifier
+    assert shop.check("我这个憨包又打错了").verdict == "pass"
+
+
 def test_a_shop_can_switch_off_the_risk_models_check_of_one_category(
     compliance: ComplianceFilter,
 ) -> None:
@@ -1826,6 +1838,18 @@ def test_a_shop_can_switch_off_the_risk_models_check_of_one_category(
             "category: off_platform\nmessage: m\nhedges: [不用Telegram]\nrules:\n"
             "  - id: a\n    pattern: x\n",
             "write '不用telegram'",
+        ),
+        (
+            "category: abusive\nmessage: m\nfragments:\n  who: 你|您\nrules:\n"
+            "  - id: a\n    pattern: '{whom}个憨包'\n",
+            "unknown fragment {whom}",
+        ),
+        ("category: abusive\nmessage: m\nfragments: [x]\nrules: []\n", "'fragments' must map"),
+        # A fragment's words are read canonically like the pattern's own.
+        (
+            "category: abusive\nmessage: m\nfragments:\n  who: 妳們\nrules:\n"
+            "  - id: a\n    pattern: '{who}真蠢'\n",
+            "write '妳们真蠢'",
         ),
     ],
 )
