@@ -155,6 +155,17 @@ class RiskHit(NamedTuple):
     end: int
 
 
+def against_safe(category: np.ndarray, safe: np.ndarray) -> np.ndarray:
+    """A category's probability as a share of itself plus ``safe``.
+
+    Whether to overrule a rule's match asks "is this match safe?", not "is
+    this the reply's main risk?": the categories share one softmax, so a
+    phone number beside 加我vx takes mass from off_platform without making
+    the WeChat part any safer.
+    """
+    return category / np.maximum(category + safe, 1e-12)
+
+
 class Assessment:
     """Each category's best probability over the rows read of a reply
     (``best``), and, on demand, the span of the row that scored it.
@@ -166,17 +177,19 @@ class Assessment:
     flag nothing, and making one per category cost about 2 µs a reply.
     """
 
-    __slots__ = ("_columns", "_probabilities", "_spans", "best")
+    __slots__ = ("_columns", "_probabilities", "_safe_column", "_spans", "best")
 
     def __init__(
         self,
         probabilities: np.ndarray,
         spans: Sequence[tuple[int, int]],
         columns: Mapping[str, int],
+        safe_column: int | None = None,
     ) -> None:
         self._probabilities = probabilities
         self._spans = spans
         self._columns = columns
+        self._safe_column = safe_column
         row = probabilities[0] if len(probabilities) == 1 else probabilities.max(axis=0)
         values = row.tolist()
         self.best: dict[str, float] = {label: values[c] for label, c in columns.items()}
@@ -186,6 +199,16 @@ class Assessment:
         if len(self._spans) > 1:
             row = int(self._probabilities[:, self._columns[category]].argmax())
         return RiskHit(category, self.best[category], *self._spans[row])
+
+    def against_safe(self, category: str) -> float:
+        """The category's best share of itself plus ``safe`` over the rows
+        read (``against_safe``): how sure the model is that a rule's match
+        is not safe, whatever other categories the reply also holds."""
+        if self._safe_column is None:
+            return self.best[category]
+        rows = self._probabilities
+        shares = against_safe(rows[:, self._columns[category]], rows[:, self._safe_column])
+        return float(shares.max())
 
     def flagged(self, thresholds: Mapping[str, float]) -> list[RiskHit]:
         """A hit for each category at or above its threshold."""
@@ -300,4 +323,4 @@ class RiskModel:
             for (row, category, _), scores in zip(rescored, again, strict=True):
                 column = self._columns[category]
                 probs[row, column] = scores[column]
-        return Assessment(probs, spans, self._columns)
+        return Assessment(probs, spans, self._columns, self._safe_column)

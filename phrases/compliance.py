@@ -12,8 +12,9 @@ Two checks run on every reply and their findings are merged:
   catches wordings no rule was written for. Its violations (rule id
   ``model.<category>``) point at the clause that scored highest; it only adds
   categories the rules did not already find. Where it is confident a reply
-  is safe (below the category's ``rule_floor``), it overrules the match of a
-  bundled rule that masks nothing: 微信 in 手表支持微信消息提醒 is a feature.
+  is safe (the category's share of itself plus ``safe`` below its
+  ``rule_floor``), it overrules the match of a bundled rule that masks
+  nothing: 微信 in 手表支持微信消息提醒 is a feature.
   A shop's own rules and the personal-data rules are never overruled.
   The other way round, a bundled rule's match that a negation right beside
   it took back, or that repeats the buyer's words to refuse them, vetoes its
@@ -124,6 +125,9 @@ _DISOWNED = re.compile(
     r"(?!不|问题|难事|事儿|有(?:任何)?(?:风险|问题|事)|被|出事)"
 )
 _QUOTES = {"「": "」", "『": "』", "“": "”", '"': '"'}
+# A single quote between two letters is an apostrophe (don't, I'm); any other
+# pairs up like a straight double quote (您问'好评返多少',我们没有).
+_SINGLE_QUOTE = re.compile(r"(?<![a-z])'|'(?![a-z])")
 # Without quotation marks, only the agent repeating the buyer (not 有人, and
 # not 您说得对) in one unbroken clause, and a refusal opening the next clause
 # (您问好评有没有返现,这个真没有的), make an echo. 您说要加微信,没有问题 and
@@ -265,7 +269,9 @@ def _mask_name(span: str) -> str:
     return span[: at + 1] + "*" * (len(span) - at - 1)
 
 
-_LABELLED_NUMBER = re.compile(r"[^\x00-\x7f]*")
+# The label a number follows: Chinese words (身分证字号), or any words up to the
+# last space or colon before the number (PAN number, CNIC:).
+_LABELLED_NUMBER = re.compile(r"[^\x00-\x7f]*(?:[^\d\n]*[\s:])?")
 
 
 def _mask_labelled_digits(span: str) -> str:
@@ -478,6 +484,12 @@ def _quote_around(text: str, start: int, end: int) -> tuple[int, int] | None:
         closed = text.find(closing, opened + 1)
         if closed >= end:
             return opened, closed
+    if "'" in text:
+        marks = [m.start() for m in _SINGLE_QUOTE.finditer(text, sentence)]
+        before = [m for m in marks if m < start]
+        after = [m for m in marks if m >= end]
+        if len(before) % 2 and after:
+            return before[-1], after[0]
     return None
 
 
@@ -721,6 +733,7 @@ class ComplianceFilter:
             if v.category not in categories
             or not self._overrulable[v.rule]
             or best[v.category] >= floors.get(v.category, 0.0)
+            or assessed.against_safe(v.category) >= floors.get(v.category, 0.0)
         ]
         have = {v.category for v in kept}
         kept += [

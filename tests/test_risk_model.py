@@ -16,7 +16,14 @@ from quickphrase.model.artifact import (
     ModelLoadError,
 )
 from quickphrase.model.normalize import canonical_chars
-from quickphrase.model.risk import Assessment, RiskModel, clause_spans, risk_input, vetoed_cells
+from quickphrase.model.risk import (
+    Assessment,
+    RiskModel,
+    against_safe,
+    clause_spans,
+    risk_input,
+    vetoed_cells,
+)
 from quickphrase.phrases.compliance import ComplianceFilter, RuleError, vetoes
 from quickphrase.training.corpus import CorpusError
 from quickphrase.training.risk import (
@@ -40,6 +47,7 @@ from quickphrase.training.risk import (
     fit,
     prepare,
     read_replies,
+    read_scores,
     tolerated_cap,
     train_risk_model,
 )
@@ -148,8 +156,9 @@ def test_served_scores_are_what_training_scored(
     assert all(vetoes[-3:])
     assert sum(map(bool, vetoes)) > 3
     forced = [read_clauses] * len(replies)
-    best = best_scores(pipeline, replies, forced, vetoes)
-    trained = Scores(list(pipeline.classes_), best, replies)
+    best, shares = read_scores(pipeline, replies, forced, vetoes)
+    assert np.array_equal(best, best_scores(pipeline, replies, forced, vetoes))
+    trained = Scores(list(pipeline.classes_), best, replies, shares)
     for i, reply in enumerate(replies):
         assessed = served.assess(
             canonical_chars(reply.text), read_clauses=read_clauses, vetoes=vetoes[i]
@@ -157,6 +166,9 @@ def test_served_scores_are_what_training_scored(
         for category in CATEGORIES:
             assert assessed[category].probability == pytest.approx(
                 trained.column(category)[i], abs=1e-5
+            ), reply.text
+            assert assessed.against_safe(category) == pytest.approx(
+                trained.against_safe(category)[i], abs=1e-5
             ), reply.text
 
 
@@ -206,6 +218,21 @@ def test_each_category_is_located_in_the_row_where_it_peaks() -> None:
     assert assessed["off_platform"][2:] == (10, 20)
     flagged = assessed.flagged({"delivery_promise": 0.95, "off_platform": 0.5})
     assert [hit.category for hit in flagged] == ["off_platform"]
+
+
+def test_a_rule_match_is_weighed_against_safe_not_against_the_other_categories() -> None:
+    """A phone number beside 加我vx takes softmax mass from off_platform
+    without making the WeChat words any safer: the overrule asks how the
+    category fares against ``safe`` alone, row by row."""
+    # columns: safe, off_platform, pii_leak
+    probabilities = np.array([[0.10, 0.28, 0.62], [0.60, 0.30, 0.10]])
+    assessed = Assessment(probabilities, [(0, 20), (0, 8)], {"off_platform": 1, "pii_leak": 2}, 0)
+    assert assessed.best["off_platform"] == pytest.approx(0.30)
+    assert assessed.against_safe("off_platform") == pytest.approx(0.28 / 0.38)
+    assert against_safe(np.array([0.0]), np.array([0.0]))[0] == 0.0
+    # Without a safe column (an assessment made by hand) the probability stands.
+    plain = Assessment(probabilities, [(0, 20), (0, 8)], {"off_platform": 1})
+    assert plain.against_safe("off_platform") == pytest.approx(0.30)
 
 
 def test_a_veto_re_scores_every_row_overlapping_its_span_and_no_other() -> None:
@@ -349,6 +376,27 @@ def test_rule_floors_overrule_almost_no_risky_reply_the_rules_catch() -> None:
     assert floors["off_platform"] == pytest.approx(0.3)  # loses the outlier (0.5% of 201)
     assert choose_rule_floors(scores, matches, loss=0.0)["off_platform"] == 0.0
     assert floors["abusive"] == pytest.approx(MAX_RULE_FLOOR)  # nothing caught, nothing lost
+
+
+def test_rule_floors_and_overrules_read_the_share_against_safe() -> None:
+    from quickphrase.training.risk import RuleMatches
+
+    labels = ["safe", *CATEGORIES]
+    # A WeChat match beside a phone number: off_platform 0.2, pii 0.7, safe 0.1.
+    split = [{"safe": 0.1, "off_platform": 0.2, "pii_leak": 0.7}.get(x, 0.0) for x in labels]
+    # A WeChat feature the rules match: off_platform 0.2, safe 0.8.
+    feature = [{"safe": 0.8, "off_platform": 0.2}.get(x, 0.0) for x in labels]
+    probs = np.array([split, feature])
+    shares = np.array([against_safe(row, row[0]) for row in probs])
+    replies = [Reply("r0", ("off_platform", "pii_leak"), "t:0"), Reply("r1", (), "t:1")]
+    scores = Scores(labels, probs, replies, shares)
+    every = [frozenset(CATEGORIES)] * 2
+    matches = RuleMatches([{"off_platform"}, {"off_platform"}], [set(), set()], every, [{}, {}])
+    floors = {c: 0.5 for c in CATEGORIES}
+    assert matches.kept(scores, floors) == [{"off_platform"}, set()]
+    # Read against every category, the split reply's match would be overruled too.
+    assert matches.kept(Scores(labels, probs, replies), floors) == [set(), set()]
+    assert choose_rule_floors(scores, matches, loss=0.0)["off_platform"] == MAX_RULE_FLOOR
 
 
 def test_dev_counts_are_made_in_each_replys_own_shop() -> None:

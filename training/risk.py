@@ -58,6 +58,7 @@ from quickphrase.model.artifact import (
 from quickphrase.model.normalize import canonical_chars
 from quickphrase.model.risk import (
     SAFE,
+    against_safe,
     clause_spans,
     needs_clauses,
     risk_input,
@@ -359,6 +360,18 @@ def best_scores(
     reads (``RiskModel.assess``; ``read_clauses`` marks the replies a blocking
     rule matched, ``cancelled`` holds each reply's vetoes, as ``RuleMatches``
     finds them); columns in ``pipeline.classes_`` order."""
+    return read_scores(pipeline, replies, read_clauses, cancelled)[0]
+
+
+def read_scores(
+    pipeline: Pipeline,
+    replies: Sequence[Reply],
+    read_clauses: Sequence[bool] | None = None,
+    cancelled: Sequence[Mapping[str, Sequence[tuple[int, int]]]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``best_scores``, and each label's best share of itself plus ``safe``
+    over the same rows (``Assessment.against_safe``: what rule floors are
+    compared with)."""
     texts = [prepare(r.text) for r in replies]
     best = pipeline.predict_proba(texts)
     columns = {c: i for i, c in enumerate(pipeline.classes_) if c != SAFE}
@@ -385,9 +398,12 @@ def best_scores(
         redone = pipeline.predict_proba(again)
         for (whole, index, column), scores in zip(targets, redone, strict=True):
             (best if whole else clause_probs)[index, column] = scores[column]
+    shares = against_safe(best, best[:, safe : safe + 1])
     if rows:
         np.maximum.at(best, np.asarray(owner), clause_probs)
-    return best
+        clause_shares = against_safe(clause_probs, clause_probs[:, safe : safe + 1])
+        np.maximum.at(shares, np.asarray(owner), clause_shares)
+    return best, shares
 
 
 def must_pass_ceilings(pipeline: Pipeline) -> dict[str, float]:
@@ -401,14 +417,22 @@ def must_pass_ceilings(pipeline: Pipeline) -> dict[str, float]:
 
 @dataclass
 class Scores:
-    """Best-row probabilities of labelled replies, for choosing and checking thresholds."""
+    """Best-row probabilities of labelled replies, for choosing and checking
+    thresholds, and (``shares``) each label's best share of itself plus
+    ``safe``, for rule floors; ``None``: the probabilities themselves."""
 
     labels: list[str]
     probs: np.ndarray
     replies: list[Reply]
+    shares: np.ndarray | None = None
 
     def column(self, category: str) -> np.ndarray:
         return self.probs[:, self.labels.index(category)]
+
+    def against_safe(self, category: str) -> np.ndarray:
+        """What a rule floor is compared with (``Assessment.against_safe``)."""
+        table = self.probs if self.shares is None else self.shares
+        return table[:, self.labels.index(category)]
 
     @property
     def safe(self) -> np.ndarray:
@@ -462,12 +486,9 @@ class RuleMatches:
     def kept(self, scores: Scores, floors: dict[str, float]) -> list[set[str]]:
         """Each reply's categories the rules still block once the model
         overrules matches below the floors."""
+        shares = {c: scores.against_safe(c) for c in CATEGORIES}
         return [
-            (
-                fixed
-                | {c for c in over if scores.probs[i, scores.labels.index(c)] >= floors.get(c, 0.0)}
-            )
-            & self.applies[i]
+            (fixed | {c for c in over if shares[c][i] >= floors.get(c, 0.0)}) & self.applies[i]
             for i, (over, fixed) in enumerate(zip(self.overrulable, self.fixed, strict=True))
         ]
 
@@ -536,8 +557,9 @@ def choose_rule_floors(
     at most ``loss`` of the risky replies the rules catch."""
     floors = {}
     for category in CATEGORIES:
+        shares = scores.against_safe(category)
         caught = [
-            scores.probs[i, scores.labels.index(category)]
+            shares[i]
             for i, r in enumerate(scores.replies)
             if category in r.categories and category in matches.overrulable[i]
         ]
@@ -636,21 +658,24 @@ def out_of_fold(
     forced = matches.any
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     probs: np.ndarray | None = None
+    shares: np.ndarray | None = None
     classes: list[str] = []
     for train_idx, test_idx in folds.split(np.zeros(len(labels)), labels):
         pipeline = fit(config, [replies[i] for i in train_idx])
-        fold = best_scores(
+        fold, fold_shares = read_scores(
             pipeline,
             [replies[i] for i in test_idx],
             [forced[i] for i in test_idx],
             [matches.vetoes[i] for i in test_idx],
         )
-        if probs is None:
+        if probs is None or shares is None:
             classes = list(pipeline.classes_)
             probs = np.zeros((len(replies), len(classes)))
+            shares = np.zeros_like(probs)
         probs[test_idx] = fold
+        shares[test_idx] = fold_shares
     assert probs is not None
-    return Scores(classes, probs, list(replies))
+    return Scores(classes, probs, list(replies), shares)
 
 
 @dataclass
@@ -762,11 +787,10 @@ def train_risk_model(
         progress(f"[{n}/{len(grid)}] {config.describe()}: 5-fold floors and thresholds, then dev")
         oof = out_of_fold(config, corpus.train, train_matches)
         pipeline = fit(config, corpus.train)
-        dev = Scores(
-            list(pipeline.classes_),
-            best_scores(pipeline, corpus.dev, dev_matches.any, dev_matches.vetoes),
-            corpus.dev,
+        dev_probs, dev_shares = read_scores(
+            pipeline, corpus.dev, dev_matches.any, dev_matches.vetoes
         )
+        dev = Scores(list(pipeline.classes_), dev_probs, corpus.dev, dev_shares)
         ceilings = must_pass_ceilings(pipeline)
         options = []
         for loss in RULE_LOSSES:
