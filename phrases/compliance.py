@@ -74,7 +74,8 @@ _SENTENCE_END = re.compile(r"[。!?;\n]")
 # nothing after it but the question mark (做单?您是说定做的单子吗?). 刷单吗? and
 # vx吗? are more often the agent's own offer.
 # Quotation marks around the word asked back ('空包'?不会的) change nothing.
-# Single quotes count here but not in _QUOTES, where a lone ' may be an apostrophe.
+# Single quotes count here even between letters; in a quotation
+# (_STRAIGHT_QUOTES) one between letters is an apostrophe.
 _OPENING_MARKS = "\"'“‘「『"
 _CLOSING_MARKS = "\"'”’」』"
 _LEAD_IN = re.compile(rf"\s*(?:亲亲|宝子|[亲宝嗯哦噢啊呀哈~\s,]){{0,3}}[{_OPENING_MARKS}]?")
@@ -124,10 +125,11 @@ _DISOWNED = re.compile(
     # ... but not 不是不能做, 不是问题, 不会有风险, 不会被查到: those go along with it.
     r"(?!不|问题|难事|事儿|有(?:任何)?(?:风险|问题|事)|被|出事)"
 )
-_QUOTES = {"「": "」", "『": "』", "“": "”", '"': '"'}
-# A single quote between two letters is an apostrophe (don't, I'm); any other
-# pairs up like a straight double quote (您问'好评返多少',我们没有).
-_SINGLE_QUOTE = re.compile(r"(?<![a-z])'|'(?![a-z])")
+_QUOTES = {"「": "」", "『": "』", "“": "”"}
+# Straight quotes open and close with the same mark, so they pair up within
+# the sentence. A single quote between two letters is an apostrophe (don't,
+# I'm); any other pairs like a double quote (您问'好评返多少',我们没有).
+_STRAIGHT_QUOTES = {'"': re.compile('"'), "'": re.compile(r"(?<![a-z])'|'(?![a-z])")}
 # Without quotation marks, only the agent repeating the buyer (not 有人, and
 # not 您说得对) in one unbroken clause, and a refusal opening the next clause
 # (您问好评有没有返现,这个真没有的), make an echo. 您说要加微信,没有问题 and
@@ -475,21 +477,19 @@ def _quote_around(text: str, start: int, end: int) -> tuple[int, int] | None:
     sentence = _around(text, start, end, _SENTENCE_END)[0]
     for opening, closing in _QUOTES.items():
         opened = text.rfind(opening, sentence, start)
-        if opened < 0 or (opening != closing and text.find(closing, opened + 1, start) >= 0):
-            continue
-        # Straight quotes pair up within the sentence; an odd one before
-        # this mark makes it a closing one.
-        if opening == closing and text.count(opening, sentence, opened) % 2:
+        if opened < 0 or text.find(closing, opened + 1, start) >= 0:
             continue
         closed = text.find(closing, opened + 1)
         if closed >= end:
             return opened, closed
-    if "'" in text:
-        marks = [m.start() for m in _SINGLE_QUOTE.finditer(text, sentence)]
-        before = [m for m in marks if m < start]
-        after = [m for m in marks if m >= end]
-        if len(before) % 2 and after:
-            return before[-1], after[0]
+    for mark, marks in _STRAIGHT_QUOTES.items():
+        if mark not in text:
+            continue
+        at = [m.start() for m in marks.finditer(text, sentence)]
+        before = sum(m < start for m in at)
+        # An odd number of marks before the words makes the last an opening one.
+        if before % 2 and before < len(at) and at[before] >= end:
+            return at[before - 1], at[before]
     return None
 
 
@@ -732,6 +732,8 @@ class ComplianceFilter:
             for v in found
             if v.category not in categories
             or not self._overrulable[v.rule]
+            # A share against safe is never below the probability itself,
+            # so the plain probability settles most matches without it.
             or best[v.category] >= floors.get(v.category, 0.0)
             or assessed.against_safe(v.category) >= floors.get(v.category, 0.0)
         ]
