@@ -142,13 +142,14 @@ _REFUSED_ECHO_LEAD = re.compile(_GREETING + _BUYERS_WORDS)
 _ECHO_TOPIC = re.compile(_GREETING + "(?:关于|对于|针对)" + _BUYERS_WORDS + "的(?:问题|事情?|要求)")
 _REFUSAL_WORD = (
     r"(?:不行|不可以|不能|不了|没有|没的|不做|不干|不搞|不支持|不允许|不提供|不用|不会|"
-    r"做不到|办不到|给不了|没法|没办法|唔得|唔可以|唔行|唔支持|不得行|莫得|冇得|"
+    r"做不到|办不到|给不了|没法|没办法|唔得|唔可以|唔行|唔支持|不得行|莫得|冇得|不需要|"
+    r"唔(?:能|会|做|搞|干|用|需要|提供|接受|了)|无(?:得|法|办法)|"
     # 只能 refuses when it sends the buyer back to the platform (只能在旺旺聊),
     # not in 我只能用私人号加您.
     r"只能(?=[^,。!?;\n]{0,4}(?:淘宝|天猫|旺旺|千牛|平台|站内|线上|店里|尽量|尽快|说|按|快递|在这))|"
     r"只在(?=[^,。!?;\n]{0,4}(?:淘宝|天猫|旺旺|千牛|平台|站内|线上|店里))|"
     r"不敢(?:这么|这样|乱|保证|打包票|承诺|答应)|[^,。!?;\n不]{0,6}?(?<!不)是违规|"
-    r"(?:承诺|答应|保证|打包票)不了|打不了(?:这个)?包票|说不准|说不好|不好说|说了不算|控制不了|"
+    r"(?:承诺|答应|保证|打包票)[不唔]了|打不了(?:这个)?包票|说不准|说不好|不好说|说了不算|控制不了|"
     r"谁(?:也|都)不敢|(?:得|要|还得)看(?:快递|物流))"
     # ... but 没有问题, 不会亏待, 莫得事, 冇得关系, 不介意 agree.
     r"(?!(?:任何|什么|啥)?问题|少|亏待|客气|担心|犹豫|了解|解|的话|让|不|多|错|事|关系|所谓|意见|"
@@ -512,7 +513,21 @@ def _words(values: Any, where: str) -> re.Pattern[str] | None:
         raise RuleError(f"{where}: expected a list of words")
     for word in values:
         _require_canonical(word, where, ignore_case=False)
-    return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+    forms = {form for word in values for form in _dialect_forms(word)}
+    return re.compile("|".join(re.escape(v) for v in sorted(forms, key=len, reverse=True)))
+
+
+def _dialect_forms(word: str) -> set[str]:
+    """The word, and the word as 潮汕 and 粤 agents write it: 唔 for 不 and 无 for
+    没 or 没有 (我们唔加的, 这个我保证唔了). Never a bare 唔 or 无: 唔好意思
+    and 唔该 are thanks and apologies, 无门槛 and 无线 negate nothing."""
+    if len(word) < 2:
+        return {word}
+    forms = {word, word.replace("不", "唔")}
+    without = word.replace("没有", "无").replace("没", "无")
+    if len(without) > 1:
+        forms.add(without)
+    return forms
 
 
 # Runs of letters outside ASCII in a pattern: its literal Chinese, Cyrillic...

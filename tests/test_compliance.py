@@ -1598,6 +1598,107 @@ def test_round_thirty_ids_keep_their_english_label_and_lose_their_digits(
     assert all(v.masked for v in korean.violations)
 
 
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Arrival vowed in Russian, Italian, Polish, Greek and English.
+        ("Набор гарантированно будет в Бишкеке до 30 декабря", "block"),
+        ("До Самары 9 дней, это железно", "block"),
+        ("Опоздаем — компенсируем 300 рублей", "block"),
+        ("Il regalo arriva a Torino entro sabato, garantito", "block"),
+        ("Paczka na pewno dotrze do Gdańska w piątek", "block"),
+        ("Σίγουρα θα φτάσει στη Θεσσαλονίκη πριν τα Χριστούγεννα", "block"),
+        ("We guarantee the tea set reaches Haifa before Friday", "block"),
+        ("Обычно 12-15 дней, всё зависит от таможни", "pass"),
+        ("Di solito 10 giorni, dipende dalla dogana", "pass"),
+        # Central Asian, Russian, Italian, Polish and Israeli personal data.
+        ("Курьер позвонит с номера +998 91 234 56 78", "block"),
+        ("Ваш паспорт 4509 112233 уже в декларации", "block"),
+        ("ИНН 7707 083 893 указали для таможни", "block"),
+        ("Codice fiscale: VRDLGU80A01H501Z, giusto?", "block"),
+        ("PESEL 90010112345 zapisany na paczce", "block"),
+        ("Teudat Zehut 039284756 is on the customs form", "block"),
+        ("The courier's number is 052-441-7788", "block"),
+        ("Ship it to Rehov Herzl 21, apt 5, Haifa", "block"),
+        ("Номер заказа 3394 1182 7765, трек завтра", "pass"),
+        # Routes outside Taobao, and the same routes refused.
+        ("Добавьтесь ко мне: пишите в Telegram, там скидка", "block"),
+        ("Этот чайник есть у нас на Ozon, закажите там дешевле", "block"),
+        ("Скиньте мне на Kaspi 4000 тенге, и я отправлю", "block"),
+        ("Можно через Payme, так быстрее", "block"),
+        ("Paga con Satispay e ti faccio lo sconto", "block"),
+        ("Kod BLIK wyślij mi na czacie", "block"),
+        ("IBAN: PL27 1140 2004 0000 3002 0135 5387, przelew i wysyłam", "block"),
+        ("Pay me by Bit and I post it tomorrow", "block"),
+        ("加我Q 3357791820,发你实拍", "block"),
+        ("以后直接找我,唔经淘宝,价格更低", "block"),
+        ("飞机号发你了,那边聊", "block"),
+        ("В Телеграм не переписываемся, пишите здесь в чате", "pass"),
+        ("Satispay non lo accettiamo, paghi su Taobao", "pass"),
+        # Rewards for reviews, in kind and in other languages.
+        ("Оставьте отзыв 5 звёзд — вернём 150 рублей", "block"),
+        ("Recensione con foto e ti mando un portachiavi gratis", "block"),
+        ("好评晒图就能换一个钥匙扣", "block"),
+        ("返还的条件是评价保持好评不动", "block"),
+        ("Отзыв оставьте, как есть, подарков за него не даём", "pass"),
+        # Orders that never ship.
+        ("Это технические заказы, посылки не будет", "block"),
+        ("Ordina pure, non spediamo nulla, ti ridiamo i soldi", "block"),
+        ("帮忙补几单,钱马上退你", "block"),
+        ("Самовыкуп мы не делаем, это запрещено", "pass"),
+        # Contempt in Russian, Italian, Polish, Greek, Hebrew and dialect.
+        ("Для таких, как вы, у нас товара нет", "block"),
+        ("Sei proprio stupido, il prezzo è scritto", "block"),
+        ("Nie bądź głupia, przeczytaj opis", "block"),
+        ("讨吃鬼,两块钱还砍", "block"),
+        ("你这个无赖,东西都收了还要退", "block"),
+        ("我这个人憨得很,又把颜色发错了,给您补寄", "pass"),
+        # Tmall invoices put off or limited in new words.
+        ("发票要满两千才开", "block"),
+        ("要开票得多付点税钱哈", "block"),
+        ("今年发票额度用完了,明年再补", "block"),
+        ("Фапяо — нет, только инвойс", "block"),
+        ("La fattura non la emettiamo per gli ordini dall'estero", "block"),
+        ("发票没问题,马上开给您", "pass"),
+        ("Самый лучший чай в мире", "warn"),
+    ],
+)
+def test_round_thirty_one_rules_read_russian_european_and_dialect_replies(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vx我们唔加的,有事旺旺讲",
+        "明天一定到这个我保证唔了,冷链一般次日到",
+        '你说的那个"补单返佣金",我们不需要',
+        "我们无好评返现,请按真实感受写",
+    ],
+)
+def test_negations_in_chaoshan_and_cantonese_words_take_a_match_back(
+    rules: ComplianceFilter, text: str
+) -> None:
+    # 唔 for 不 and 无 for 没有, as 潮汕 and 粤 agents type them.
+    assert rules.check(text).verdict == "pass"
+
+
+def test_a_bare_dialect_negation_takes_nothing_back(rules: ComplianceFilter) -> None:
+    # 唔好意思 is an apology: it does not refuse the offer after it.
+    assert rules.check("唔好意思,加我微信再讲").verdict == "block"
+
+
+def test_round_thirty_one_ids_keep_their_label_and_lose_their_digits(
+    rules: ComplianceFilter,
+) -> None:
+    result = rules.check("паспорт 4512 873920 указали")
+    assert "873920" not in result.redacted
+    assert result.redacted.startswith("паспорт ")
+    assert all(v.masked for v in result.violations)
+
+
 def test_a_taiwan_id_keeps_its_label_and_loses_its_digits(rules: ComplianceFilter) -> None:
     result = rules.check("親 您的身分證字號A223456789我們這邊需要登記")
     assert [v.rule for v in result.violations] == ["pii_leak.id_named_hk_tw"]
