@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the thirty-first, written
-# 2026-11-25, measured once with the shipped risk model 30): lowest recall
-# 0.696 (off_platform), 4.56% of safe replies blocked (15 of 329). Neither
+# Floors at the first look at the held-out set (the thirty-second, written
+# 2026-11-25, measured once with the shipped risk model 31): lowest recall
+# 0.818 (off_platform), 5.50% of safe replies blocked (18 of 327). Neither
 # the recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.65
-HOLDOUT_MAX_FALSE_BLOCKS = 0.05
+HOLDOUT_MIN_RECALL = 0.80
+HOLDOUT_MAX_FALSE_BLOCKS = 0.06
 
 
 @pytest.fixture(scope="module")
