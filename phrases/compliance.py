@@ -86,7 +86,7 @@ _ASKED_BACK_TAIL = re.compile(
     rf"[{_CLOSING_MARKS}]?\s*(?:活动|任务|的事儿?|这(?:种)?事儿?)?\s*[吗呢啊呀嘛]?\s*"
 )
 _ASKED_BACK_REFUSED = re.compile(
-    r"没有(?!问题)|没的|不做|不干|不搞|不碰|不存在|不允许|做不了|违规|没听说|骗"
+    r"没有(?!问题)|没的|不做|不干|不搞|不碰|不加|不存在|不允许|做不了|违规|没听说|骗"
 )
 # A 《》 title: short, with no spaces or clause punctuation.
 _TITLE = re.compile(r"[^\s,。!?;:、《]{1,20}")
@@ -141,7 +141,11 @@ _REFUSED_ECHO_LEAD = re.compile(_GREETING + _BUYERS_WORDS)
 # refusal may come anywhere later in the sentence.
 _ECHO_TOPIC = re.compile(_GREETING + "(?:关于|对于|针对)" + _BUYERS_WORDS + "的(?:问题|事情?|要求)")
 _REFUSAL_WORD = (
-    r"(?:不行|不可以|不能|不了|没有|没的|不做|不干|不搞|不支持|不允许|不提供|不用|不会|"
+    # 能不能, 会不会, 行不行 ask rather than refuse (您问能不能给老人喝,这茶是万能的).
+    r"(?:(?<!(?<!不)行)不行|(?<!(?<!不)可)不可以|(?<!(?<!不)能)不能|(?<=可能)不能|(?<!(?<!不)加)不加(?![^,。!?;\n]{0,3}(?:吗|么|\?))|不了|没有|没的|(?<!(?<!不)做)不做|(?<!(?<!不)干)不干|(?<!(?<!不)搞)不搞|"
+    r"(?<!(?<!不)支持)不支持|不允许|不提供|(?<!(?<!不)用)不用|(?<!(?<!不)会)不会|不整(?![齐洁理容])|"
+    r"(?<!(?<!不)收)不收|(?<!(?<!不)接)不接|不玩|不赚|不碰|没这(?:个|种|回事|活动|规矩|说法|事)|"
+    r"(?<!(?<!不)照)不照(?![顾片相着镜])|么得(?!事)|"
     r"做不到|办不到|给不了|没法|没办法|不得行|莫得|冇得|不需要|无(?:得|法|办法)|"
     r"唔(?:得|可以|行|支持|能|会|做|搞|干|用|需要|提供|接受|了)|"
     # 只能 refuses when it sends the buyer back to the platform (只能在旺旺聊),
@@ -155,12 +159,27 @@ _REFUSAL_WORD = (
     r"(?!(?:任何|什么|啥)?问题|少|亏待|客气|担心|犹豫|了解|解|的话|让|不|多|错|事|关系|所谓|意见|"
     r"拒绝|介意|反对|计较|在意|着急|急)"
 )
+# The risky topic refused in its own clause, the clause ending there (vx没有哈;
+# 好评返现咱这儿没有; 支付宝直接转账我们不收 店里拍下就照); 加我vx我们不用走平台
+# goes on past the "no", and 加微信没有? asks.
+_REFUSED_IN_CLAUSE = re.compile(
+    # 现在不接了 (等大促再说) is for now; 也不是不行 and 刷个单都不会 agree or mock;
+    # 丢不了 reassures.
+    r"(?:(?!现在|暂时|目前|最近|今天|这两天)[^,。!?;\n]){0,6}?"
+    r"(?:我们|咱们?|咱家|俺们?|我家|本店|店里)?(?:这边?|这里|这儿|这块)?"
+    r"(?:都|也|真的?|从来|坚决|是|可|确实)?(?<!不是)(?!不了|(?<=都)不会)(?:" + _REFUSAL_WORD + r")"
+    r"[的哦哈呢啦了滴哟呀啊亲~]*(?=[\s,。!;\n~]|$)",
+    re.IGNORECASE,
+)
+# A short question asked back (加微信能便宜?; 补单给佣金?) is the buyer's
+# when the answer turns it down at once (这个真没有哈; sorry 这种钱我们不赚).
+_SHORT_ASK = 12
 # A thanks may come before the refusal (您说帮我们刷单,谢谢好意,但我们不做这个的),
 # and a sigh or the courier named as the topic (唉这个真说不准; 快递的事我们说了不算).
 _REFUSAL = re.compile(
     r"\s*(?:(?:谢谢|感谢|心意)[^,。!?;\n]{0,8},\s*)?(?:唉|哎呀?|哈哈)?"
     r"(?:(?:真的?|实在)?(?:抱歉|不好意思|sorry)[^。!?;\n]{0,8}?)?"
-    r"(?:这个|这|那个|那|但是?|不过)?\s*(?:(?:快递|物流)的事儿?|时效(?:这块|方面)?)?"
+    r"(?:但是?|不过)?(?:这个|这|那个|那)?\s*(?:(?:快递|物流)的事儿?|时效(?:这块|方面)?)?"
     r"(?:(?:我们|咱们?|俺们?|我)(?:店|家)?(?:这边|这里)?|这边|这里)?(?:两样|哪样)?(?:真的?|实在|确实|是|可|都|也)?"
     + _REFUSAL_WORD,
     re.IGNORECASE,
@@ -312,6 +331,11 @@ class Rule:
     validator: Callable[[str], bool] | None = None
     mask: Callable[[str], str] | None = None
     extend_left: int = 0
+    # A bare word asked back (空包?那是啥) is the buyer's; an insult asked
+    # back (傻子?价格写着呢) is the agent's own, so abusive rules turn this off.
+    asked_back: bool = True
+    # A topic word (vx, 返现, 刷单) refused in its own clause: vx没有哈.
+    refused_in_clause: bool = False
     bundled: bool = False  # shipped with quickphrase (the risk model may overrule it)
 
     def find(self, text: str) -> Iterable[tuple[int, int]]:
@@ -337,7 +361,7 @@ class Rule:
                 continue
             if _in_title(text, start, end):
                 continue
-            question = _echoed_question(text, start, end)
+            question = _echoed_question(text, start, end, bare=self.asked_back)
             if question is not None:
                 # Asked back and refused (你问开票要不要加税点?不用的): vetoes the
                 # model like a refused echo, when the buyer asked it (您问, not
@@ -364,6 +388,8 @@ class Rule:
             if negated:
                 return TAKEN_BACK if len(negated.group(1)) <= _ADJACENT else CANCELLED
         if self.negation_after is not None and self.negation_after.match(text, end):
+            return TAKEN_BACK
+        if self.refused_in_clause and _REFUSED_IN_CLAUSE.match(text, end):
             return TAKEN_BACK
         if self.hedge is not None and self.hedge.search(
             text, *_around(text, start, end, self.hedge_scope)
@@ -402,21 +428,35 @@ def _around(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple
     return (before[-1] if before else 0), (after.start() if after else len(text))
 
 
-def _echoed_question(text: str, start: int, end: int) -> tuple[int, int] | None:
+def _echoed_question(
+    text: str, start: int, end: int, *, bare: bool = True
+) -> tuple[int, int] | None:
     """The bounds of the sentence holding text[start:end] if it is a question
     that repeats someone's words: led by 你说/有人..., or the bare word asked
     back (空包?那是啥); else None."""
     begin, stop = _around(text, start, end, _SENTENCE_END)
     if stop == len(text) or text[stop] != "?":
         return None
-    if _ECHOED_QUESTION.match(text, begin):
+    # The echo is the question's first clause; what follows a comma (您问能不能给
+    # 老人喝,这茶是万能的,…您看要不要带一份?) is the agent's own.
+    if _ECHOED_QUESTION.match(text, begin) and not _CLAUSE_END.search(text, begin, start):
         return begin, stop
-    if _LEAD_IN.fullmatch(text, begin, start):
+    if bare and _LEAD_IN.fullmatch(text, begin, start):
         if not text[end:stop].strip().strip(_CLOSING_MARKS).strip():
             return begin, stop
         answer = _SENTENCE_END.search(text, stop + 1)
         if _ASKED_BACK_TAIL.fullmatch(text, end, stop) and _ASKED_BACK_REFUSED.search(
             text, stop + 1, answer.start() if answer else len(text)
+        ):
+            return begin, stop
+    if (
+        bare
+        and stop - begin <= _SHORT_ASK
+        and not _CLAUSE_END.search(text, begin, stop)
+    ):
+        clause = _CLAUSE_END.search(text, stop + 1)
+        if _answer_refuses(text, stop) or _ASKED_BACK_REFUSED.search(
+            text, stop + 1, clause.start() if clause else len(text)
         ):
             return begin, stop
     return None
@@ -860,7 +900,8 @@ def _parse_rule(
     unknown = set(entry) - {
         LINES, "id", "pattern", "message", "severity", "shop_types", "negations", "hedges",
         "validator", "mask", "description", "category", "negation_gap", "hedge_scope",
-        "extend_left", "negations_after", "negation_after_gap",
+        "extend_left", "negations_after", "negation_after_gap", "asked_back",
+        "refused_in_clause",
     }
     if unknown:
         raise RuleError(f"{where}: unknown fields {', '.join(sorted(unknown))}")
@@ -898,6 +939,10 @@ def _parse_rule(
     scope = setting("hedge_scope", "clause")
     if scope not in ("clause", "sentence"):
         raise RuleError(f"{where}: hedge_scope must be clause or sentence, not {scope!r}")
+    asked_back = setting("asked_back", True)
+    refused_in_clause = setting("refused_in_clause", False)
+    if not isinstance(asked_back, bool) or not isinstance(refused_in_clause, bool):
+        raise RuleError(f"{where}: asked_back and refused_in_clause must be true or false")
     extend_left = entry.get("extend_left", 0)
     if not isinstance(extend_left, int) or not 0 <= extend_left <= 50:
         raise RuleError(f"{where}: extend_left must be a whole number from 0 to 50")
@@ -921,4 +966,6 @@ def _parse_rule(
         validator=VALIDATORS.get(validator) if validator else None,
         mask=MASKS.get(mask) if mask else None,
         extend_left=extend_left,
+        asked_back=asked_back,
+        refused_in_clause=refused_in_clause,
     )

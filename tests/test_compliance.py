@@ -23,13 +23,13 @@ DATA = Path(__file__).parent / "data" / "compliance"
 HOLDOUT = DATA / "holdout.jsonl"
 RULE_TUNING = sorted(RISK_TRAIN_DIR.glob("rule_tuning_*.jsonl"))
 BLOCK_CATEGORIES = [c for c in CATEGORIES if c != "extreme_claim"]
-# Floors at the first look at the held-out set (the thirty-second, written
-# 2026-11-25, measured once with the shipped risk model 31): lowest recall
-# 0.818 (off_platform), 5.50% of safe replies blocked (18 of 327). Neither
+# Floors at the first look at the held-out set (the thirty-third, written
+# 2026-11-25, measured once with the shipped risk model 32): lowest recall
+# 0.690 (pii_leak), 3.82% of safe replies blocked (12 of 314). Neither
 # the recall target (0.97) nor its false-block target (1%) is met on
 # this set; see README "Suggestions and compliance".
-HOLDOUT_MIN_RECALL = 0.80
-HOLDOUT_MAX_FALSE_BLOCKS = 0.06
+HOLDOUT_MIN_RECALL = 0.65
+HOLDOUT_MAX_FALSE_BLOCKS = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -1697,6 +1697,146 @@ def test_round_thirty_one_ids_keep_their_label_and_lose_their_digits(
     assert "873920" not in result.redacted
     assert result.redacted.startswith("паспорт ")
     assert all(v.masked for v in result.violations)
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # Nordic and North African wallets, and the same wallets refused.
+        ("Swish 到我这个号就行,今天就给您寄", "block"),
+        ("Betala med Vipps til meg, så sender jeg i morgen", "block"),
+        ("MobilePay mig beløbet, så pakker jeg", "block"),
+        ("Vodafone Cash 转我就照,不用走平台", "block"),
+        ("InstaPay 转我们开罗的同事,他给你送", "block"),
+        ("转到我们 konto SE45 5000 0000 0583 9825 7466 就行", "block"),
+        ("Vi tar inte Swish, betala i Taobao-ordern", "pass"),
+        ("Pas d'InstaPay, désolé, on paie dans la commande", "pass"),
+        # A private line or a second account.
+        ("旺旺不方便,打我私人号 139 2231 8870", "block"),
+        ("回头我换个小号加您,那边聊", "block"),
+        ("截图 Telegram 发我就行", "block"),
+        # Nordic, Baltic and Arab personal data.
+        ("Personnummer 870523-4411 står på tullpapperet", "block"),
+        ("Ihre CIN AB 482913 ist beim Zoll", "block"),
+        ("寄到 Kungsgatan 18, 111 43 Stockholm", "block"),
+        ("Posti toimittaa osoitteeseen Hämeenkatu 9 B 14", "block"),
+        ("العنوان شارع الجمهورية رقم 12 شقة 3", "block"),
+        ("Ordrenummer 4471 2290 5513, pakken er sendt", "pass"),
+        # Rewards for reviews in Nordic, French and Arabic words.
+        ("5 stjärnor så får du 40 kr tillbaka", "block"),
+        ("Mettez un avis 5 étoiles et on vous offre la livraison", "block"),
+        ("تقييم 5 نجوم ونرجعلك 20 جنيه", "block"),
+        ("千万别给差评哈,我给您送一盒新的", "block"),
+        # Orders that never ship, in Nordic, English and Chinese words.
+        ("Bestil bare, vi sender ingenting og du får pengene igen", "block"),
+        ("Could you make two orders for us? Nothing really ships", "block"),
+        ("你找五个人来下单,一人给三十", "block"),
+        ("帮我们刷点访客和收藏,一单两块", "block"),
+        ("Vi skickar inget förrän betalningen är klar", "pass"),
+        # Contempt in Nordic, Arabic, French and northern Chinese words.
+        ("Är du dum i huvudet? Storleken står där", "block"),
+        ("Imbécile, lis la description", "block"),
+        ("亏您还是当老师的,尺码表都看不懂", "block"),
+        ("再来退货,别让我在门口碰到你", "block"),
+        ("哎 是我眼瞎了 把您的地址抄错了", "pass"),
+        # Tmall invoices put off or made conditional.
+        ("发票等年货季过了,明年统一给您开", "block"),
+        ("开专票得您先在店里累计满五千", "block"),
+        ("发票明年1月3号开 财务那天上班", "pass"),
+        ("这块木雕用一辈子都不会坏", "warn"),
+    ],
+)
+def test_round_thirty_two_rules_read_nordic_arab_and_northern_replies(
+    rules: ComplianceFilter, text: str, verdict: str
+) -> None:
+    assert rules.check(text, "tmall").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vx没有哈,有事旺旺说",
+        "好评返现咱这儿没有 您随心评",
+        "支付宝直接转账我们不收 店里拍下就行",
+        "刷单俺们不接,找别人吧",
+    ],
+)
+def test_a_topic_refused_in_its_own_clause_is_taken_back(
+    rules: ComplianceFilter, text: str
+) -> None:
+    assert rules.check(text).verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "加我vx 我们不用走平台",
+        "加微信没有?加一下",
+        "线下交易也不是不行,扫我个人码",
+        "刷个单都不会,拍了我退你钱",
+    ],
+)
+def test_a_refusal_word_that_goes_on_or_asks_takes_nothing_back(
+    rules: ComplianceFilter, text: str
+) -> None:
+    # The "no" must end the clause: 不用走平台 goes on, 没有? asks, and
+    # 也不是不行 agrees.
+    assert rules.check(text).verdict == "block"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "加微信能便宜?这个真没有哈 价格都在页面上",
+        "补单给佣金?sorry 这种钱我们不赚",
+        "QQ群?咱家没有哦,关注店铺就行",
+    ],
+)
+def test_a_short_question_asked_back_and_refused_is_the_buyers(
+    rules: ComplianceFilter, text: str
+) -> None:
+    assert rules.check(text).verdict == "pass"
+
+
+def test_a_short_question_answered_yes_stays_the_agents(rules: ComplianceFilter) -> None:
+    assert rules.check("加微信?可以 我发你号").verdict == "block"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您问能不能给老人喝,这茶是万能的,您看要不要带一罐?",
+        "您问开票加不加税点,加6个点",
+    ],
+)
+def test_a_not_a_question_is_no_refusal(rules: ComplianceFilter, text: str) -> None:
+    # 能不能 and 加不加 ask; what follows is the agent's own answer.
+    assert rules.check(text, "tmall").verdict != "pass"
+
+
+def test_an_echoed_question_is_only_its_first_clause(rules: ComplianceFilter) -> None:
+    text = "您问这款适不适合送人,这款是全网最低价,要不要包个礼盒?"
+    assert rules.check(text).verdict == "warn"
+
+
+def test_an_insult_asked_back_is_still_the_agents(tmp_path: Path) -> None:
+    # abusive rules set asked_back: false; a bare word asked back is otherwise
+    # read as the buyer's (空包?那是啥).
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "abusive.yaml").write_text(
+        "category: abusive\nseverity: block\nmessage: 辱骂买家\nasked_back: false\n"
+        "rules:\n  - id: abusive.fool\n    pattern: 傻子\n",
+        encoding="utf-8",
+    )
+    (rules_dir / "fake.yaml").write_text(
+        "category: fake_transaction\nseverity: block\nmessage: 虚假交易\n"
+        "rules:\n  - id: fake.empty\n    pattern: 空包\n",
+        encoding="utf-8",
+    )
+    custom = ComplianceFilter.load([rules_dir], risk_model=False)
+    assert custom.check("傻子?价格写着呢").verdict == "block"
+    assert custom.check("空包?那是啥").verdict == "pass"
 
 
 def test_a_taiwan_id_keeps_its_label_and_loses_its_digits(rules: ComplianceFilter) -> None:
