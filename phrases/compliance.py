@@ -142,7 +142,9 @@ _REFUSED_ECHO_LEAD = re.compile(_GREETING + _BUYERS_WORDS)
 _ECHO_TOPIC = re.compile(_GREETING + "(?:关于|对于|针对)" + _BUYERS_WORDS + "的(?:问题|事情?|要求)")
 _REFUSAL_WORD = (
     # 能不能, 会不会, 行不行 ask rather than refuse (您问能不能给老人喝,这茶是万能的).
-    r"(?:(?<!(?<!不)行)不行|(?<!(?<!不)可)不可以|(?<!(?<!不)能)不能|(?<=可能)不能|(?<!(?<!不)加)不加(?![^,。!?;\n]{0,3}(?:吗|么|\?))|不了|没有|没的|(?<!(?<!不)做)不做|(?<!(?<!不)干)不干|(?<!(?<!不)搞)不搞|"
+    r"(?:(?<!(?<!不)行)不行|(?<!(?<!不)可)不可以|(?<!(?<!不)能)不能|(?<=可能)不能|"
+    r"(?<!(?<!不)加)不加(?![^,。!?;\n]{0,3}(?:吗|么|\?))|不了|没有|没的|"
+    r"(?<!(?<!不)做)不做|(?<!(?<!不)干)不干|(?<!(?<!不)搞)不搞|"
     r"(?<!(?<!不)支持)不支持|不允许|不提供|(?<!(?<!不)用)不用|(?<!(?<!不)会)不会|不整(?![齐洁理容])|"
     r"(?<!(?<!不)收)不收|(?<!(?<!不)接)不接|不玩|不赚|不碰|没这(?:个|种|回事|活动|规矩|说法|事)|"
     r"(?<!(?<!不)照)不照(?![顾片相着镜])|么得(?!事)|"
@@ -432,8 +434,10 @@ def _echoed_question(
     text: str, start: int, end: int, *, bare: bool = True
 ) -> tuple[int, int] | None:
     """The bounds of the sentence holding text[start:end] if it is a question
-    that repeats someone's words: led by 你说/有人..., or the bare word asked
-    back (空包?那是啥); else None."""
+    that repeats someone's words: led by 你说/有人..., the bare word asked
+    back (空包?那是啥), or a short question the answer turns down at once
+    (加微信能便宜?这个真没有哈); else None. ``bare=False`` (abusive rules)
+    keeps only the led questions: 傻子?价格写着呢 is the agent's own."""
     begin, stop = _around(text, start, end, _SENTENCE_END)
     if stop == len(text) or text[stop] != "?":
         return None
